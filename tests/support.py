@@ -1,0 +1,87 @@
+"""Helpers shared by the tests: a configured copy of the script, and running it."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SCRIPT = os.path.join(ROOT, "ollama_chat.py")
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from fake_ollama import FakeOllama  # noqa: E402
+
+
+def configure(path, **constants):
+    """Copy the script to path with constants edited, the way a user edits them."""
+    with open(SCRIPT, encoding="utf-8") as f:
+        text = f.read()
+    for name, value in constants.items():
+        text, count = re.subn(r"^%s = .*$" % name,
+                              lambda m: "%s = %r  # edited by the test" % (name, value),
+                              text, count=1, flags=re.M)
+        if count != 1:
+            raise AssertionError("no constant %s in ollama_chat.py" % name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    shutil.copymode(SCRIPT, path)
+    return path
+
+
+def clean_env(**extra):
+    """A minimal environment: no proxies, no OLLAMA_* variables, no colour settings."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    env.update({k: v for k, v in extra.items() if v is not None})
+    return env
+
+
+class ScriptTest(unittest.TestCase):
+    """Runs the real script in a subprocess against a fresh fake Ollama."""
+
+    def setUp(self):
+        self.server = FakeOllama().start()
+        self.addCleanup(self.server.stop)
+        self.tmp = tempfile.mkdtemp(prefix="ollama_chat_test_")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def script(self, **constants):
+        constants.setdefault("API_URL", self.server.url + "/api/chat")
+        return configure(os.path.join(self.tmp, "ollama_chat.py"), **constants)
+
+    def run_script(self, *args, env=None, constants=None, input=None, timeout=30):
+        """Run it like a user would; return (exit code, stdout, stderr)."""
+        path = self.script(**(constants or {}))
+        proc = subprocess.run([sys.executable, path] + list(args), input=input,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=clean_env(**(env or {})), timeout=timeout, cwd=self.tmp)
+        return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+    def start_script(self, *args, env=None, constants=None, **popen):
+        """Start it without waiting (for Ctrl+C and pipe tests)."""
+        path = self.script(**(constants or {}))
+        options = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        options.update(popen)
+        proc = subprocess.Popen([sys.executable, path] + list(args),
+                                env=clean_env(**(env or {})), cwd=self.tmp, **options)
+        self.addCleanup(_reap, proc)
+        return proc
+
+    def assertCleanFailure(self, code, err, expected_code=1):
+        self.assertEqual(code, expected_code, err)
+        self.assertNotIn("Traceback", err)
+        self.assertTrue(err.startswith("ollama_chat: error: "), err)
+
+
+def _reap(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr, proc.stdin):
+        if stream:
+            stream.close()
