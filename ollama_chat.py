@@ -727,6 +727,7 @@ class Reply:
     def __init__(self):
         self.parts = []
         self.final = None
+        self.chat_seen = False  # any line that looked like Ollama's chat stream
 
     @property
     def text(self):
@@ -767,7 +768,7 @@ def stream_reply(settings, display, body, label=None):
         with open_api(settings, "/api/chat", body) as response:
             check_stream_type(settings, response)
             reply = Reply()
-            for chunk in read_ndjson(settings, response, display.warn):
+            for chunk in read_ndjson(settings, response, few_warnings(display.warn)):
                 if show_chunk(settings, display, chunk, reply, label):
                     label = None
                 if chunk.get("done") is True:
@@ -777,6 +778,9 @@ def stream_reply(settings, display, body, label=None):
         display.stop_waiting()
         display.done_thinking()
     display.end_line()
+    if reply.final is None and not reply.chat_seen:
+        raise ChatError("%s answered, but not with an Ollama chat stream: is API_URL "
+                        "pointing at Ollama (port 11434)?" % settings.chat_url)
     if reply.final is None:
         raise ChatError("the stream from %s ended before the reply was finished; "
                         "the reply is incomplete." % settings.host_port)
@@ -784,6 +788,20 @@ def stream_reply(settings, display, body, label=None):
         display.warn("the reply was cut by the length limit (num_predict or the "
                       "model's context size).")
     return reply
+
+
+def few_warnings(warn, limit=MAX_LINE_WARNINGS):
+    """warn() for the first few bad lines of a reply, then once that more are skipped."""
+    count = 0
+
+    def warn_few(text):
+        nonlocal count
+        count += 1
+        if count <= limit:
+            warn(text)
+        elif count == limit + 1:
+            warn("more bad lines in this reply; skipping them without a word.")
+    return warn_few
 
 
 def check_stream_type(settings, response):
@@ -804,6 +822,7 @@ def show_chunk(settings, display, chunk, reply, label):
         if "done" not in chunk:
             display.warn("skipped a line that is not a chat message: %.60s" % json.dumps(chunk))
         return False
+    reply.chat_seen = True
     thinking, content = message.get("thinking"), message.get("content")
     if thinking and isinstance(thinking, str) and settings.show_thinking:
         display.thinking(thinking)

@@ -22,6 +22,7 @@ import socket
 import ssl
 import threading
 import time
+import urllib.parse
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -133,6 +134,7 @@ class Request:
 
     def __init__(self, method, path, headers, body):
         self.method, self.path, self.headers, self.body = method, path, headers, body
+        self.route = urllib.parse.urlsplit(path).path  # a proxy is sent absolute URLs
         try:
             self.json = json.loads(body.decode("utf-8")) if body else None
         except ValueError:
@@ -196,14 +198,14 @@ class FakeOllama:
 
     def next_reply(self, request):
         with self._lock:
-            queue = self._scripts.get(request.path)
+            queue = self._scripts.get(request.route)
             if queue:
                 return queue.popleft()
         return self.default_reply(request)
 
     @property
     def chat_requests(self):
-        return [r for r in self.requests if r.path == "/api/chat"]
+        return [r for r in self.requests if r.route == "/api/chat"]
 
     # --- what the real server answers when nothing is scripted ---
 
@@ -212,7 +214,7 @@ class FakeOllama:
         return name in self.models
 
     def default_reply(self, request):
-        path, body = request.path, request.json
+        path, body = request.route, request.json
         if path == "/" or path == "/api/version":
             if path == "/":
                 return Reply(body=b"Ollama is running", content_type="text/plain; charset=utf-8")

@@ -1,0 +1,165 @@
+"""The two-turn demo, run as a user runs it: the real script in a subprocess."""
+
+import datetime
+import json
+import unittest
+
+from support import ScriptTest
+from fake_ollama import Reply, chat_chunks, merged, split_every, ndjson, final_chunk
+
+FIRST = "私の名前は太郎です。私の名前を覚えてください。"
+SECOND = "今何時ですか？ また、私の名前は何でしたか？"
+
+
+class DemoTest(ScriptTest):
+
+    def test_two_turns_stream_and_keep_the_whole_history(self):
+        self.server.script("/api/chat",
+                           Reply(chat_chunks("こんにちは、", "太郎", "さん！")),
+                           Reply(chat_chunks("今は", "昼です。", final_text="太郎さんです。")))
+        code, out, err = self.run_script()
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("User: " + FIRST + "\nAssistant (llama3): こんにちは、太郎さん！\n", out)
+        self.assertIn("User: " + SECOND + "\nAssistant (llama3): 今は昼です。太郎さんです。\n", out)
+        first, second = self.server.chat_requests
+        self.assertEqual(first.json["model"], "llama3")
+        self.assertIs(first.json["stream"], True)
+        self.assertEqual(first.json["messages"][1:], [{"role": "user", "content": FIRST}])
+        self.assertEqual(second.json["messages"][1:], [
+            {"role": "user", "content": FIRST},
+            {"role": "assistant", "content": "こんにちは、太郎さん！"},
+            {"role": "user", "content": SECOND}])
+
+    def test_user_name_constant_is_used(self):
+        code, out, err = self.run_script(constants={"USER_NAME": "Alice"})
+        self.assertEqual(code, 0, err)
+        self.assertIn("User: 私の名前はAliceです。", out)
+        self.assertEqual(self.server.chat_requests[0].json["messages"][1]["content"],
+                         "私の名前はAliceです。私の名前を覚えてください。")
+
+    def test_every_request_carries_local_date_time_and_zone(self):
+        code, out, err = self.run_script(env={"TZ": "Asia/Tokyo"})
+        self.assertEqual(code, 0, err)
+        today = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=9)))
+        for request in self.server.chat_requests:
+            system = request.json["messages"][0]
+            self.assertEqual(system["role"], "system")
+            self.assertIn(today.strftime("%Y-%m-%d"), system["content"])
+            self.assertIn("UTC+09:00", system["content"])
+
+    def test_system_prompt_constant_follows_the_time(self):
+        code, _, err = self.run_script(constants={"SYSTEM_PROMPT": "Answer in one line."})
+        self.assertEqual(code, 0, err)
+        system = self.server.chat_requests[0].json["messages"][0]["content"]
+        self.assertTrue(system.endswith("\n\nAnswer in one line."), system)
+
+    def test_lines_cut_mid_character_and_merged_give_the_same_text(self):
+        text = ["日本語の", "テキスト🙂", " and ascii"]
+        self.server.script("/api/chat",
+                           Reply(split_every(chat_chunks(*text), 5)),
+                           Reply(merged(chat_chunks(*text))))
+        code, out, err = self.run_script()
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out.count("Assistant (llama3): 日本語のテキスト🙂 and ascii\n"), 2)
+        self.assertEqual(self.server.chat_requests[1].json["messages"][2]["content"],
+                         "日本語のテキスト🙂 and ascii")
+
+    def test_a_stream_without_a_final_newline_still_counts(self):
+        lines = chat_chunks("end")
+        lines[-1] = lines[-1].rstrip(b"\n")
+        self.server.script("/api/chat", Reply(lines))
+        code, out, err = self.run_script()
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("Assistant (llama3): end\n", out)
+
+    def test_thinking_is_shown_apart_and_kept_out_of_the_history(self):
+        self.server.script("/api/chat",
+                           Reply(chat_chunks("Hi", " Taro", thinking=["Let me ", "think."])))
+        code, out, err = self.run_script()
+        self.assertEqual(code, 0, err)
+        self.assertIn("Thinking...\nLet me think.\n...done thinking.", err)
+        self.assertNotIn("think", out)
+        self.assertIn("Assistant (llama3): Hi Taro\n", out)
+        history = self.server.chat_requests[1].json["messages"]
+        self.assertEqual(history[2], {"role": "assistant", "content": "Hi Taro"})
+
+    def test_thinking_can_be_hidden(self):
+        self.server.script("/api/chat", Reply(chat_chunks("Hi", thinking=["secret plan"])))
+        code, out, err = self.run_script(constants={"SHOW_THINKING": False})
+        self.assertEqual((code, err), (0, ""))
+        self.assertNotIn("secret plan", out)
+
+    def test_think_constant_is_sent_only_when_set(self):
+        code, _, err = self.run_script(constants={"THINK": "high"})
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.server.chat_requests[0].json["think"], "high")
+        self.server.requests.clear()
+        code, _, err = self.run_script()
+        self.assertNotIn("think", self.server.chat_requests[0].json)
+
+    def test_length_limit_is_warned_about(self):
+        self.server.script("/api/chat", Reply(chat_chunks("Once upon", done_reason="length")))
+        code, out, err = self.run_script()
+        self.assertEqual(code, 0, err)
+        self.assertIn("Assistant (llama3): Once upon\n", out)
+        self.assertIn("warning: the reply was cut by the length limit", err)
+
+    def test_a_garbage_line_is_warned_about_and_skipped(self):
+        chunks = chat_chunks("good", " text")
+        chunks.insert(1, b"<<garbage>>\n")
+        self.server.script("/api/chat", Reply(chunks))
+        code, out, err = self.run_script()
+        self.assertEqual(code, 0, err)
+        self.assertIn("Assistant (llama3): good text\n", out)
+        self.assertIn("warning: skipped a line that is not valid JSON", err)
+        self.assertIn("<<garbage>>", err)
+        self.assertEqual(self.server.chat_requests[1].json["messages"][2]["content"], "good text")
+
+    def test_stdout_is_plain_text_on_a_pipe(self):
+        code, out, err = self.run_script()
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("\033[", out + err)
+
+    def test_no_authorization_header_without_a_key(self):
+        code, _, err = self.run_script()
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("Authorization", self.server.chat_requests[0].headers)
+
+    def test_key_from_constant_or_environment(self):
+        self.run_script(constants={"API_KEY": "sk-from-file"}, env={"OLLAMA_API_KEY": "sk-env"})
+        self.assertEqual(self.server.chat_requests[0].headers["Authorization"], "Bearer sk-from-file")
+        self.server.requests.clear()
+        code, out, err = self.run_script(env={"OLLAMA_API_KEY": "sk-env"})
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.server.chat_requests[0].headers["Authorization"], "Bearer sk-env")
+        self.assertNotIn("sk-env", out + err)
+        for request in self.server.chat_requests:
+            self.assertNotIn("sk-env", request.body.decode("utf-8"))
+
+    def test_api_url_may_be_a_base_address(self):
+        for url in (self.server.url, self.server.url + "/"):
+            self.server.requests.clear()
+            code, _, err = self.run_script(constants={"API_URL": url})
+            self.assertEqual(code, 0, err)
+            self.assertEqual([r.path for r in self.server.requests], ["/api/chat"] * 2)
+
+    def test_proxy_variables_are_ignored(self):
+        dead = "http://127.0.0.1:9"  # the discard port: nothing listens
+        env = {"http_proxy": dead, "HTTP_PROXY": dead, "https_proxy": dead, "all_proxy": dead}
+        code, out, err = self.run_script(env=env)
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(len(self.server.chat_requests), 2)
+
+    def test_use_proxy_sends_through_the_environment_proxy(self):
+        from fake_ollama import FakeOllama
+        proxy = FakeOllama().start()  # answers proxied requests like the server would
+        self.addCleanup(proxy.stop)
+        code, _, err = self.run_script(constants={"USE_PROXY": True},
+                                       env={"http_proxy": proxy.url})
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.server.requests, [])
+        self.assertEqual(proxy.requests[0].path, self.server.url + "/api/chat")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,285 @@
+"""Every way a turn can fail: a short message on stderr, exit 1 or 2, nothing fake kept."""
+
+import signal
+import socket
+import threading
+import unittest
+
+from support import ScriptTest
+from fake_ollama import (Reply, chat_chunks, html_error, json_error, ndjson, redirect)
+
+KEY = "sk-test-SECRET-0123456789"
+
+
+class ServerErrorTest(ScriptTest):
+
+    def assertStoppedAfterFirstTurn(self, out):
+        self.assertEqual(len(self.server.chat_requests), 1)
+        self.assertNotIn("Session Ended", out)
+
+    def test_missing_model_suggests_pull_and_lists_installed_models_closest_first(self):
+        self.server.models = ["qwen2.5:7b", "llama3.1:8b", "mistral:latest"]
+        code, out, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("model 'llama3' is not installed on 127.0.0.1:%d" % self.server.port, err)
+        self.assertIn("model 'llama3' not found", err)  # the server's own words
+        self.assertIn("ollama pull llama3", err)
+        self.assertIn("closest first: llama3.1:8b, mistral:latest, qwen2.5:7b", err)
+        self.assertStoppedAfterFirstTurn(out)
+        self.assertEqual(self.server.requests[-1].path, "/api/tags")
+
+    def test_missing_model_on_an_empty_server(self):
+        self.server.models = []
+        code, _, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("No models are installed there yet.", err)
+
+    def test_server_error_text_is_shown(self):
+        self.server.script("/api/chat", json_error(500, "timed out waiting for llama-server to start"))
+        code, out, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("HTTP 500 Internal Server Error: timed out waiting for llama-server to start", err)
+        self.assertStoppedAfterFirstTurn(out)
+
+    def test_busy_server(self):
+        self.server.script("/api/chat", json_error(
+            503, "server busy, please try again. maximum pending requests exceeded"))
+        code, _, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("503", err)
+        self.assertIn("server busy", err)
+
+    def test_missing_key(self):
+        self.server.script("/api/chat", html_error(401, "Authorization Required"))
+        code, _, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("HTTP 401", err)
+        self.assertIn("the server wants an API key: set API_KEY", err)
+        self.assertNotIn("<", err)
+
+    def test_rejected_key_is_named_but_never_shown(self):
+        self.server.script("/api/chat", json_error(401, "unauthorized"))
+        code, out, err = self.run_script(constants={"API_KEY": KEY})
+        self.assertCleanFailure(code, err)
+        self.assertIn("rejected the API key in API_KEY", err)
+        self.assertNotIn(KEY, out + err)
+        self.assertEqual(self.server.chat_requests[0].headers["Authorization"], "Bearer " + KEY)
+
+    def test_rejected_key_from_the_environment(self):
+        self.server.script("/api/chat", html_error(403, "Forbidden"))
+        code, out, err = self.run_script(env={"OLLAMA_API_KEY": KEY})
+        self.assertCleanFailure(code, err)
+        self.assertIn("OLLAMA_API_KEY", err)
+        self.assertNotIn(KEY, out + err)
+
+    def test_proxy_html_page_is_a_short_line(self):
+        self.server.script("/api/chat", html_error(502, "Bad Gateway"))
+        code, out, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("HTTP 502 Bad Gateway from nginx", err)
+        self.assertIn("cannot reach Ollama", err)
+        self.assertNotIn("<", err)
+        self.assertLessEqual(len(err.splitlines()), 3)
+
+    def test_wrong_path_gets_a_hint(self):
+        code, _, err = self.run_script(constants={"API_URL": self.server.url + "/ollama"})
+        self.assertCleanFailure(code, err)
+        self.assertIn("404 page not found", err)
+        self.assertIn("no Ollama API at %s/ollama/api/chat: check API_URL" % self.server.url, err)
+
+    def test_redirect_is_reported_not_followed(self):
+        self.server.script("/api/chat", redirect("https://elsewhere.example/api/chat", 308))
+        code, out, err = self.run_script(constants={"API_KEY": KEY})
+        self.assertCleanFailure(code, err)
+        self.assertIn("redirects to https://elsewhere.example/api/chat", err)
+        self.assertIn("API_URL", err)
+        self.assertEqual(len(self.server.requests), 1)
+        self.assertNotIn(KEY, out + err)
+
+    def test_error_line_in_the_stream(self):
+        chunks = chat_chunks("partial", " text", done=False) + [ndjson({"error": "out of memory"})]
+        self.server.script("/api/chat", Reply(chunks))
+        code, out, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("the server stopped the reply with an error: out of memory", err)
+        self.assertIn("Assistant (llama3): partial text\n", out)  # what was shown stays
+        self.assertStoppedAfterFirstTurn(out)
+
+    def test_cut_connection(self):
+        self.server.script("/api/chat", Reply(chat_chunks("half a", done=False), cut=True))
+        code, out, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("cut in the middle of the reply", err)
+        self.assertIn("incomplete", err)
+        self.assertIn("Assistant (llama3): half a\n", out)
+        self.assertStoppedAfterFirstTurn(out)
+
+    def test_stream_ending_without_done(self):
+        self.server.script("/api/chat", Reply(chat_chunks("no end", done=False)))
+        code, out, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("ended before the reply was finished; the reply is incomplete", err)
+        self.assertStoppedAfterFirstTurn(out)
+
+    def test_failure_in_the_second_turn_keeps_the_first(self):
+        self.server.script("/api/chat", Reply(chat_chunks("first answer")),
+                           json_error(500, "boom"))
+        code, out, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("Assistant (llama3): first answer\n", out)
+        self.assertEqual(len(self.server.chat_requests), 2)
+
+    def test_html_page_with_status_200(self):
+        page = b"<!doctype html><html><body>Open WebUI</body></html>"
+        self.server.script("/api/chat", Reply(body=page, content_type="text/html"))
+        code, out, err = self.run_script()
+        self.assertCleanFailure(code, err)
+        self.assertIn("answered with a web page, not an Ollama chat stream", err)
+        self.assertNotIn("Open WebUI", err)
+
+    def test_not_a_chat_stream(self):
+        self.server.script("/api/chat", Reply(body=b'{"id":"x","object":"chat.completion"}',
+                                              content_type="application/json"))
+        code, _, err = self.run_script()
+        self.assertEqual(code, 1)
+        self.assertEqual(err.splitlines()[-1], "ollama_chat: error: %s/api/chat answered, but "
+                         "not with an Ollama chat stream: is API_URL pointing at Ollama "
+                         "(port 11434)?" % self.server.url)
+
+
+class TimeoutTest(ScriptTest):
+
+    def test_silence_before_the_first_byte_is_bounded_by_timeout(self):
+        never = threading.Event()
+        self.server.script("/api/chat", Reply(chat_chunks("late"), hold=never))
+        code, out, err = self.run_script(constants={"TIMEOUT": 0.5})
+        self.assertCleanFailure(code, err)
+        self.assertIn("no data from 127.0.0.1:%d for 0.5 s (TIMEOUT)" % self.server.port, err)
+        self.assertIn("raise TIMEOUT", err)
+
+    def test_silence_in_the_middle_of_a_reply(self):
+        never = threading.Event()
+        self.server.script("/api/chat", Reply(chat_chunks("a", "b"), hold_at=(1, never)))
+        code, out, err = self.run_script(constants={"TIMEOUT": 0.5})
+        self.assertCleanFailure(code, err)
+        self.assertIn("in the middle of the reply", err)
+        self.assertIn("Assistant (llama3): a\n", out)
+
+    def test_connect_timeout_when_packets_are_dropped(self):
+        # A listener whose accept queue is full: the kernel drops further SYNs,
+        # as a firewall would.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        self.addCleanup(listener.close)
+        fillers = []
+        for _ in range(3):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(listener.getsockname())
+            fillers.append(s)
+            self.addCleanup(s.close)
+        url = "http://127.0.0.1:%d/api/chat" % listener.getsockname()[1]
+        code, _, err = self.run_script(constants={"API_URL": url, "CONNECT_TIMEOUT": 0.5})
+        self.assertCleanFailure(code, err)
+        self.assertIn("within 0.5 s (CONNECT_TIMEOUT)", err)
+
+
+class ConnectionTest(ScriptTest):
+
+    def closed_port(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+
+    def test_nothing_listening(self):
+        port = self.closed_port()
+        code, out, err = self.run_script(constants={"API_URL": "http://127.0.0.1:%d" % port})
+        self.assertCleanFailure(code, err)
+        self.assertIn("cannot connect to 127.0.0.1:%d: connection refused" % port, err)
+        self.assertIn("ollama serve", err)
+        self.assertLessEqual(len(err.splitlines()), 3)
+
+    def test_ollama_host_that_differs_is_mentioned(self):
+        port = self.closed_port()
+        code, _, err = self.run_script(constants={"API_URL": "http://127.0.0.1:%d" % port},
+                                       env={"OLLAMA_HOST": "192.168.1.20"})
+        self.assertCleanFailure(code, err)
+        self.assertIn("OLLAMA_HOST is set to '192.168.1.20', but this script uses API_URL", err)
+
+    def test_unknown_host(self):
+        code, _, err = self.run_script(constants={"API_URL": "http://no-such-host.invalid:11434"})
+        self.assertCleanFailure(code, err)
+        self.assertIn("cannot find the host no-such-host.invalid", err)
+
+    def test_tls_against_a_plain_http_server(self):
+        code, _, err = self.run_script(constants={"API_URL": self.server.url.replace("http:", "https:")})
+        self.assertCleanFailure(code, err)
+        self.assertIn("TLS with 127.0.0.1:%d failed" % self.server.port, err)
+
+
+class ConfigErrorTest(ScriptTest):
+
+    def assertConfigError(self, constants, expected):
+        code, out, err = self.run_script(constants=constants)
+        self.assertCleanFailure(code, err, expected_code=2)
+        self.assertIn(expected, err)
+        self.assertEqual(self.server.requests, [])
+
+    def test_bad_constants_exit_2_before_any_request(self):
+        cases = [
+            ({"API_URL": "file:///etc/passwd"}, "API_URL must be an http:// or https:// URL"),
+            ({"API_URL": "ftp://127.0.0.1/api/chat"}, "API_URL must be an http:// or https:// URL"),
+            ({"API_URL": ""}, "API_URL is empty"),
+            ({"API_URL": "http://u:p@127.0.0.1:1/"}, "must not contain a user name or password"),
+            ({"API_URL": "http://127.0.0.1:1/api/generate"}, "must end in /api/chat"),
+            ({"MODEL_NAME": ""}, "MODEL_NAME is empty"),
+            ({"MODEL_NAME": "llama 3"}, "MODEL_NAME must not contain spaces"),
+            ({"TIMEOUT": -1}, "TIMEOUT must be more than 0 seconds"),
+            ({"TIMEOUT": "600"}, "TIMEOUT must be a number of seconds"),
+            ({"CONNECT_TIMEOUT": 0}, "CONNECT_TIMEOUT must be more than 0 seconds"),
+            ({"USE_PROXY": "no"}, "USE_PROXY must be True or False"),
+            ({"THINK": "max"}, "THINK must be None, True, False"),
+            ({"API_KEY": "two words"}, "API_KEY contains spaces"),
+        ]
+        for constants, expected in cases:
+            with self.subTest(constants=constants):
+                self.assertConfigError(constants, expected)
+
+
+class InterruptTest(ScriptTest):
+
+    def test_ctrl_c_mid_reply_ends_the_line_and_exits_130(self):
+        release = threading.Event()
+        self.server.script("/api/chat", Reply(chat_chunks("partial", " more"), hold_at=(1, release)))
+        proc = self.start_script()
+        seen = b""
+        while b"partial" not in seen:
+            data = proc.stdout.read1(4096) if hasattr(proc.stdout, "read1") else proc.stdout.read(1)
+            self.assertTrue(data, "the script ended before showing the reply")
+            seen += data
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        out, err = (seen + out).decode(), err.decode()
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertTrue(out.endswith("partial\n"), out)
+        self.assertEqual(err, "ollama_chat: interrupted\n")
+
+    def test_closed_stdout_exits_quietly(self):
+        release = threading.Event()
+        many = ["token %d " % i for i in range(20000)]
+        self.server.script("/api/chat", Reply(chat_chunks(*many), hold=release))
+        proc = self.start_script()
+        proc.stdout.read(10)  # like `| head -c 10`
+        proc.stdout.close()
+        release.set()
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=20)
+        self.assertEqual(err, "")
+        self.assertEqual(proc.returncode, 141)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,169 @@
+"""The NDJSON reader and main() in-process: named cases and a seeded random stream."""
+
+import contextlib
+import io
+import json
+import random
+import unittest
+import urllib.request
+from unittest import mock
+
+from support import FakeOllama
+import ollama_chat
+from fake_ollama import Reply, chat_chunks, ndjson
+
+GARBAGE = [b"<html><body>Bad Gateway</body></html>", b"{broken json", b"\xff\xfe\xfa",
+           b"[1, 2, 3]", b'"just a string"', b'data: {"choices": []}', b"null"]
+ALPHABET = ["a", "b", " ", "日本", "語", "🙂", "é", "\\", '"', "\n", "\t", "{", "}", "ok"]
+
+
+class InProcess(unittest.TestCase):
+    """main() with its constants pointed at a fake server and its output captured."""
+
+    def setUp(self):
+        self.server = FakeOllama().start()
+        self.addCleanup(self.server.stop)
+        self.addCleanup(urllib.request.install_opener, None)
+
+    def run_main(self, *argv, **constants):
+        constants.setdefault("API_URL", self.server.url)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.ExitStack() as stack:
+            for name, value in constants.items():
+                stack.enter_context(mock.patch.object(ollama_chat, name, value))
+            stack.enter_context(mock.patch.dict("os.environ", {}, clear=True))
+            stack.enter_context(contextlib.redirect_stdout(out))
+            stack.enter_context(contextlib.redirect_stderr(err))
+            code = ollama_chat.main(list(argv))
+        return code, out.getvalue(), err.getvalue()
+
+
+def random_stream(rng):
+    """A reply as a proxy might deliver it: (chunks, shown text, kept text, outcome)."""
+    tokens = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 4)))
+              for _ in range(rng.randint(0, 30))]
+    final_text = rng.choice(["", "", "!"])
+    lines = chat_chunks(*tokens, final_text=final_text)
+    shown = "".join(tokens)
+    outcome = "ok"
+    for _ in range(rng.choice([0, 0, 1, 3])):
+        lines.insert(rng.randint(0, len(lines) - 1), rng.choice(GARBAGE) + b"\n")
+    roll = rng.random()
+    if roll < 0.15:  # an error line part-way: nothing after it counts
+        at = rng.randint(0, len(tokens))
+        shown = "".join(tokens[:at])
+        lines = [l for l in lines if b'"done":true' not in l]
+        cut = [i for i, l in enumerate(lines) if l.startswith(b'{"model"')][at:at + 1]
+        lines = lines[:cut[0]] if cut else lines
+        lines.append(ndjson({"error": "an error mid-stream"}))
+        outcome = "error"
+    elif roll < 0.3:  # the connection ends before the final line
+        lines = [l for l in lines if b'"done":true' not in l]
+        outcome = "incomplete"
+    else:
+        shown += final_text
+    garbage = sum(1 for line in lines if line[:-1] in GARBAGE)
+    data = b"".join(lines)
+    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 12))))
+    chunks = [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+    return chunks, shown, outcome, garbage
+
+
+class RandomStreamTest(InProcess):
+
+    def test_seeded_random_streams(self):
+        for seed in range(150):
+            rng = random.Random(seed)
+            chunks, shown, outcome, garbage = random_stream(rng)
+            cut = outcome == "incomplete" and rng.random() < 0.5
+            self.server.requests.clear()
+            self.server.script("/api/chat", Reply(chunks, cut=cut))
+            with self.subTest(seed=seed, outcome=outcome, cut=cut):
+                code, out, err = self.run_main()
+                self.check(code, out, err, shown, outcome, garbage)
+
+    def check(self, code, out, err, shown, outcome, garbage):
+        if shown:  # the whole reply, then the line ended once
+            self.assertIn("Assistant (llama3): " + shown.rstrip("\n") + "\n", out)
+        else:
+            self.assertNotIn("Assistant (llama3): ", out.split("User:")[1])
+        self.assertNotIn("Traceback", err)
+        self.assertEqual(err.count("warning: skipped a line"), min(garbage, 5))
+        if outcome == "ok":
+            self.assertEqual(code, 0, err)
+            second = self.server.chat_requests[1].json["messages"]
+            self.assertEqual(second[2], {"role": "assistant", "content": shown})
+            self.assertIn("--- Session Ended ---", out)
+            return
+        self.assertEqual(code, 1, err)
+        self.assertEqual(len(self.server.chat_requests), 1)  # nothing fake went on
+        last = err.splitlines()[-1]
+        if outcome == "error":
+            self.assertEqual(last, "ollama_chat: error: the server stopped the reply with an "
+                                   "error: an error mid-stream")
+        else:
+            self.assertTrue(last.endswith("the reply is incomplete."), last)
+
+
+class ReaderTest(unittest.TestCase):
+    """read_ndjson on a response-like object that hands over given pieces."""
+
+    class Pieces:
+        def __init__(self, pieces):
+            self.pieces = list(pieces)
+
+        def read1(self, n):
+            return self.pieces.pop(0) if self.pieces else b""
+
+    def read(self, pieces):
+        warnings = []
+        items = list(ollama_chat.read_ndjson(None, self.Pieces(pieces), warnings.append))
+        return items, warnings
+
+    def test_a_character_split_across_pieces(self):
+        line = ndjson({"message": {"content": "日本"}})
+        items, warnings = self.read([line[:16], line[16:17], line[17:]])
+        self.assertEqual(items, [{"message": {"content": "日本"}}])
+        self.assertEqual(warnings, [])
+
+    def test_many_lines_in_one_piece_and_crlf(self):
+        items, warnings = self.read([b'{"a":1}\r\n{"a":2}\n\n{"a":3}\n'])
+        self.assertEqual(items, [{"a": 1}, {"a": 2}, {"a": 3}])
+
+    def test_bad_utf8_and_non_objects_are_reported(self):
+        items, warnings = self.read([b'\xff\n[1]\n{"a":1}\n'])
+        self.assertEqual(items, [{"a": 1}])
+        self.assertEqual(len(warnings), 2)
+        self.assertIn("not valid JSON", warnings[0])
+        self.assertIn("not a JSON object", warnings[1])
+
+    def test_warnings_are_capped_per_reply(self):
+        said = []
+        warn = ollama_chat.few_warnings(said.append, limit=2)
+        for _ in range(10):
+            warn("bad")
+        self.assertEqual(said, ["bad", "bad", "more bad lines in this reply; skipping them "
+                                              "without a word."])
+
+
+class ConversationTest(InProcess):
+
+    def settings(self):
+        return ollama_chat.Settings.from_constants(url=self.server.url, environ={})
+
+    def test_failed_turn_adds_nothing(self):
+        settings = self.settings()
+        urllib.request.install_opener(ollama_chat.build_opener(settings))
+        display = ollama_chat.Display(io.StringIO(), io.StringIO())
+        conversation = ollama_chat.Conversation(settings, display)
+        conversation.ask("one")
+        before = list(conversation.messages)
+        self.server.script("/api/chat", Reply(chat_chunks("x", done=False), cut=True))
+        with self.assertRaises(ollama_chat.ChatError):
+            conversation.ask("two")
+        self.assertEqual(conversation.messages, before)
+        self.assertEqual(before[-1], {"role": "assistant", "content": "You said: one"})
+
+
+if __name__ == "__main__":
+    unittest.main()
