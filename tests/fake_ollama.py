@@ -321,3 +321,40 @@ class _Handler(BaseHTTPRequestHandler):
             return sock.recv(1, socket.MSG_PEEK) == b""
         except (OSError, ssl.SSLError, ValueError):
             return True
+
+
+def main(argv=None):
+    """Serve the fake on a fixed port, to try the client by hand without Ollama."""
+    import argparse
+    parser = argparse.ArgumentParser(description="A fake Ollama for trying ollama_chat.py.")
+    parser.add_argument("--port", type=int, default=11434)
+    parser.add_argument("--load-delay", type=float, default=2.0,
+                        help="seconds of silence before each reply (a model loading)")
+    parser.add_argument("--gap", type=float, default=0.05, help="seconds between tokens")
+    parser.add_argument("--think", action="store_true", help="stream some thinking first")
+    args = parser.parse_args(argv)
+    fake = FakeOllama()
+    fake.httpd.server_close()
+    fake.httpd = ThreadingHTTPServer(("127.0.0.1", args.port), _Handler)
+    fake.httpd.daemon_threads = True
+    fake.httpd.fake = fake
+
+    def slow_chat(body):
+        reply = FakeOllama.default_chat(fake, body)
+        if reply.status == 200:
+            said = [m["content"] for m in body["messages"] if m.get("role") == "user"][-1]
+            thinking = ["The user ", "said something. ", "I will echo it."] if args.think else ()
+            words = ["You", " said", ": "] + [c for c in said]
+            reply = Reply(chat_chunks(*words, model=body["model"], thinking=thinking),
+                          load_delay=args.load_delay, gap=args.gap)
+        return reply
+    fake.default_chat = slow_chat
+    print("fake Ollama on %s (Ctrl+C stops it)" % fake.url)
+    try:
+        fake.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,755 @@
+#!/usr/bin/env python3
+"""bench.py - how fast ollama_chat.py streams, beside curl, the original sample
+and the official `ollama` Python client, all against the fake Ollama of tests/.
+
+    python3 bench/bench.py              # full run (about 3 minutes on 2 cores)
+    python3 bench/bench.py --quick      # small sizes, one round (well under a minute)
+    python3 bench/bench.py --json PATH  # where the figures go (default bench/results.json)
+
+What it measures, each program run as a subprocess whose stdout is a pipe this
+script drains:
+  throughput   tokens/s through the two-turn demo while the server sends as fast
+               as it can (one HTTP chunk per token), from the server's first byte
+               to "--- Session Ended ---" on stdout
+  latency      tokens sent GAP apart; from the server writing a token's chunk to
+               the token's text appearing on stdout (p50, p99); curl -N is the floor
+  overhead     CPU time (user+sys) and peak memory of a short demo, beside
+               `python3 -c pass`; peak memory of a reply that is one huge token
+
+Medians over alternating rounds. It never asserts a speed: it exits 0 once it
+ran and wrote its JSON, 1 if ollama_chat.py itself failed, 2 on bad arguments.
+Peers that cannot run (no curl, no seed file, no `ollama` package) are skipped
+with a note. The official client lives in a throwaway venv in a cache directory
+outside the repository ($OLLAMA_CHAT_BENCH_CACHE, else ~/.cache/ollama_chat-bench);
+the project never depends on it.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import fake_ollama  # noqa: E402
+import support  # noqa: E402
+
+SEED = os.path.join(os.path.dirname(ROOT), "shared", "seed", "ollama_chat_seed.md")
+MODEL = "llama3"
+END_MARKER = b"--- Session Ended ---"
+STAMP_RE = re.compile(rb"\[(\d{6})\]")  # a latency token's text: " [000123]"
+VOCABULARY = ("こんにちは", "、", "太郎", "さん", "。", " The", " current", " time", " is",
+              " 14", ":", "05", ".", " Your", " name", " is", " Taro", "!", "\n")
+
+FULL = dict(rounds=5, tokens=100000, latency_tokens=200, gap=0.003, big_mb=30,
+            short_tokens=30, timeout=180)
+QUICK = dict(rounds=1, tokens=2000, latency_tokens=50, gap=0.003, big_mb=3,
+             short_tokens=30, timeout=60)
+
+TARGETS = {"sample_throughput_ratio": 1.2, "official_throughput_ratio": 3.0,
+           "latency_p50_ms_over_curl": 0.1, "latency_p99_ms_over_curl": 0.5,
+           "cpu_ms_over_bare_python": 40.0, "big_token_peak_mb": 150.0}
+
+OFFICIAL_DRIVER = '''\
+"""The two-turn demo with the official client (written by bench.py)."""
+import sys
+import ollama
+
+host, model, name = sys.argv[1:4]
+prompts = ("私の名前は%sです。私の名前を覚えてください。" % name,
+           "今何時ですか？ また、私の名前は何でしたか？")
+client = ollama.Client(host=host)
+print("--- Starting Session with %s ---" % model, flush=True)
+history = []
+for prompt in prompts:
+    print("User: " + prompt, flush=True)
+    history.append({"role": "user", "content": prompt})
+    print("Assistant (%s): " % model, end="", flush=True)
+    parts = []
+    for chunk in client.chat(model=model, messages=history, stream=True):
+        text = chunk["message"]["content"] or ""
+        print(text, end="", flush=True)
+        parts.append(text)
+    history.append({"role": "assistant", "content": "".join(parts)})
+    print("\\n" + "-" * 40 + "\\n", flush=True)
+print("--- Session Ended ---", flush=True)
+'''
+
+
+class RunFailed(Exception):
+    """A program under test did not do its job (bad exit, missing text, timeout)."""
+
+
+# --- The server: the fake Ollama, sending prebuilt replies fast or stamped ------
+
+class BenchReply(fake_ollama.Reply):
+    """A 200 stream, either framed once and sent in one write (framed), or sent
+    token by token GAP apart, stamping each token's send time (timed)."""
+
+    def __init__(self, framed=None, timed=(), gap=0.0):
+        super().__init__(gap=gap)
+        self.framed = framed  # the whole chunked body, terminator included
+        self.timed = timed  # [(sequence number or None, framed chunk)]
+        self.stamps = {}  # sequence number -> perf_counter() right before its write
+        self.started = None  # perf_counter() before the first body byte
+
+
+class BenchHandler(fake_ollama._Handler):
+    def _send(self, reply, request):
+        if not isinstance(reply, BenchReply):
+            return super()._send(reply, request)
+        self.send_response_only(200)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        clock, write = time.perf_counter, self.wfile.write  # unbuffered: one send each
+        reply.started = clock()
+        if reply.framed is not None:
+            write(reply.framed)
+            return
+        for index, (number, data) in enumerate(reply.timed):
+            if index:
+                time.sleep(reply.gap)
+            if number is not None:
+                reply.stamps[number] = clock()
+            write(data)
+        write(b"0\r\n\r\n")
+
+
+def start_server():
+    server = fake_ollama.FakeOllama()
+    server.httpd.RequestHandlerClass = BenchHandler
+    return server.start()
+
+
+def frame(chunk):
+    return b"%x\r\n%s\r\n" % (len(chunk), chunk)
+
+
+def token_lines(tokens):
+    """NDJSON chunk lines as fake_ollama.chat_chunks writes them, built fast."""
+    template = fake_ollama.ndjson({
+        "model": fake_ollama.MODEL, "created_at": "2026-11-01T09:00:00.123456Z",
+        "message": {"role": "assistant", "content": "@TOKEN@"}, "done": False})
+    head, tail = template.split(b"@TOKEN@")
+    encoded = {}
+    lines = []
+    for token in tokens:
+        body = encoded.get(token)
+        if body is None:
+            body = encoded[token] = json.dumps(token, ensure_ascii=False)[1:-1].encode("utf-8")
+        lines.append(head + body + tail)
+    return lines
+
+
+def final_line(count):
+    return fake_ollama.ndjson(fake_ollama.final_chunk(fake_ollama.MODEL, eval_count=count))
+
+
+class Stream:
+    """One reply's bytes, framed once and reused by every run."""
+
+    def __init__(self, tokens):
+        self.text = "".join(tokens).encode("utf-8")
+        self.count = len(tokens)
+        lines = token_lines(tokens) + [final_line(len(tokens))]
+        self.framed = b"".join(frame(line) for line in lines) + b"0\r\n\r\n"
+
+    def reply(self):
+        return BenchReply(framed=self.framed)
+
+
+class StampedStream:
+    """Latency tokens " [000123]", numbered from `first`, sent GAP apart."""
+
+    def __init__(self, first, count, gap):
+        self.numbers = list(range(first, first + count))
+        tokens = [" [%06d]" % n for n in self.numbers]
+        lines = token_lines(tokens)
+        self.timed = list(zip(self.numbers, map(frame, lines))) + [(None, frame(final_line(count)))]
+        self.gap = gap
+
+    def reply(self):
+        return BenchReply(timed=self.timed, gap=self.gap)
+
+
+def vocabulary_tokens(count):
+    return [VOCABULARY[i % len(VOCABULARY)] for i in range(count)]
+
+
+def big_token(megabytes):
+    unit = "".join(VOCABULARY)
+    size = len(unit.encode("utf-8"))
+    return unit * (megabytes * 1000000 // size + 1)
+
+
+# --- Running a program and reading its stdout --------------------------------
+
+class Outcome:
+    def __init__(self, value, code, err, cpu, maxrss_mb):
+        self.value, self.code, self.err = value, code, err
+        self.cpu, self.maxrss_mb = cpu, maxrss_mb
+
+
+def exit_code(status):
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+
+
+def run(argv, read, timeout, cwd):
+    """Run argv with stdout a pipe that read(fd) drains; the child's own rusage."""
+    killed = threading.Event()
+
+    def kill():
+        killed.set()
+        proc.kill()
+
+    with tempfile.TemporaryFile() as err_file:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=err_file, env=support.clean_env(), cwd=cwd)
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            value = read(proc.stdout.fileno())
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = exit_code(status)
+            timer.cancel()
+            proc.stdout.close()
+        err_file.seek(0)
+        err = err_file.read().decode("utf-8", "replace")
+    if killed.is_set():
+        err += "\n(killed after %d s)" % timeout
+    return Outcome(value, proc.returncode, err, usage.ru_utime + usage.ru_stime,
+                   usage.ru_maxrss * 1024 / 1e6)
+
+
+def read_all(fd):
+    """(perf_counter when END_MARKER showed up, everything read)."""
+    data = bytearray()
+    seen = None
+    while True:
+        piece = os.read(fd, 1 << 20)
+        if not piece:
+            return seen, bytes(data)
+        data += piece
+        if seen is None and END_MARKER in data[-len(piece) - len(END_MARKER):]:
+            seen = time.perf_counter()
+
+
+def read_stamped(fd):
+    """({token number: perf_counter when its text was complete on stdout}, everything)."""
+    data = bytearray()
+    seen = {}
+    position = 0
+    while True:
+        piece = os.read(fd, 65536)
+        now = time.perf_counter()
+        if not piece:
+            return seen, bytes(data)
+        data += piece
+        for match in STAMP_RE.finditer(data, position):
+            seen.setdefault(int(match.group(1)), now)
+            position = match.end()
+
+
+def check(outcome, name, what):
+    if outcome.code != 0:
+        tail = outcome.err.strip()[-600:]
+        raise RunFailed("%s exited %d during %s: %s" % (name, outcome.code, what, tail))
+
+
+# --- The programs -------------------------------------------------------------
+
+class Program:
+    """A demo client: argv, and whether it takes part."""
+
+    def __init__(self, name, argv, note=None):
+        self.name, self.argv, self.note = name, argv, note
+
+
+def client_program(tmp, url):
+    path = support.configure(os.path.join(tmp, "ollama_chat.py"), API_URL=url + "/api/chat")
+    return Program("ollama_chat", [sys.executable, path])
+
+
+def sample_program(tmp, url, seed):
+    """The original sample from the seed, without its sleep, pointed at the fake."""
+    try:
+        with open(seed, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as err:
+        return Program("sample", None, "skipped: cannot read the seed %s (%s)" % (seed, err))
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    if not blocks:
+        return Program("sample", None, "skipped: no ```python block in %s" % seed)
+    code, sleeps = re.subn(r"^(\s*)time\.sleep\(1\)$", r"\1pass  # bench: no sleep", blocks[0],
+                           flags=re.M)
+    code, urls = re.subn(r"^API_URL = .*$", "API_URL = %r" % (url + "/api/chat"), code,
+                         count=1, flags=re.M)
+    if sleeps != 1 or urls != 1:
+        return Program("sample", None, "skipped: the sample's time.sleep(1) or API_URL "
+                                       "line is not where expected")
+    path = os.path.join(tmp, "sample_ollama_chat.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(code)
+    return Program("sample", [sys.executable, path])
+
+
+def official_program(tmp, url, install):
+    python, note = official_python(install)
+    if python is None:
+        return Program("official", None, note)
+    path = os.path.join(tmp, "official_driver.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(OFFICIAL_DRIVER)
+    version = subprocess.run([python, "-c", "import importlib.metadata as m; "
+                              "print(m.version('ollama'), m.version('httpx'))"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             universal_newlines=True).stdout.split()
+    program = Program("official", [python, path, url, MODEL, "太郎"])
+    program.version = " ".join(version)
+    return program
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.environ.get("OLLAMA_CHAT_BENCH_CACHE") or os.path.join(base, "ollama_chat-bench")
+
+
+def can_import_ollama(python):
+    try:
+        return subprocess.run([python, "-c", "import ollama"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def official_python(install):
+    """(a python that imports `ollama`: this one, the cached venv or a new venv, None),
+    or (None, why not)."""
+    if can_import_ollama(sys.executable):
+        return sys.executable, None
+    venv = os.path.join(cache_dir(), "venv-ollama-py%d.%d" % sys.version_info[:2])
+    python = os.path.join(venv, "bin", "python")
+    if os.path.exists(python) and can_import_ollama(python):
+        return python, None
+    if not install:
+        return None, ("skipped: `ollama` is not importable and there is no venv at %s "
+                      "(a full run creates it)" % venv)
+    print("creating %s and installing ollama there ..." % venv, file=sys.stderr, flush=True)
+    shutil.rmtree(venv, ignore_errors=True)
+    for argv in ([sys.executable, "-m", "venv", venv],
+                 [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                  "ollama"]):
+        try:
+            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  universal_newlines=True, timeout=600)
+            failed = proc.returncode != 0 and (proc.stdout.strip()[-300:] or "no output")
+        except (OSError, subprocess.TimeoutExpired) as err:
+            failed = str(err)
+        if failed:
+            return None, "skipped: `%s` failed: %s" % (" ".join(argv[-3:]), failed)
+    if not can_import_ollama(python):
+        return None, "skipped: `ollama` still not importable in %s" % venv
+    return python, None
+
+
+def curl_argv(tmp, url):
+    curl = shutil.which("curl")
+    if not curl:
+        return None
+    body = os.path.join(tmp, "curl_body.json")
+    with open(body, "w", encoding="utf-8") as f:
+        json.dump({"model": MODEL, "messages": [{"role": "user", "content": "こんにちは"}],
+                   "stream": True}, f, ensure_ascii=False)
+    return [curl, "-sN", "--noproxy", "*", "-H", "Content-Type: application/json",
+            "-H", "Expect:", "--data-binary", "@" + body, url + "/api/chat"]
+
+
+# --- The measurements -----------------------------------------------------------
+
+class Bench:
+    def __init__(self, sizes, server, tmp):
+        self.sizes, self.server, self.tmp = sizes, server, tmp
+        tokens = vocabulary_tokens(sizes["tokens"])
+        self.bulk = Stream(tokens)
+        self.short = Stream(vocabulary_tokens(sizes["short_tokens"]))
+        self.big = Stream([big_token(sizes["big_mb"])])
+        self.big_answer = Stream(["OK", "."])
+        n = sizes["latency_tokens"]
+        self.stamped = (StampedStream(0, n, sizes["gap"]), StampedStream(n, n, sizes["gap"]))
+        self.stamped_curl = StampedStream(0, 2 * n, sizes["gap"])
+
+    def demo(self, program, replies, read=read_all, what="a demo"):
+        self.server.requests.clear()
+        self.server.script("/api/chat", *replies)
+        outcome = run(program.argv, read, self.sizes["timeout"], self.tmp)
+        check(outcome, program.name, what)
+        chats = len(self.server.chat_requests)
+        if chats != len(replies):
+            raise RunFailed("%s sent %d chat requests during %s, not %d"
+                            % (program.name, chats, what, len(replies)))
+        return outcome
+
+    def throughput(self, program):
+        replies = (self.bulk.reply(), self.bulk.reply())
+        outcome = self.demo(program, replies, what="the throughput run")
+        seen, out = outcome.value
+        if seen is None or out.count(self.bulk.text) != 2:
+            raise RunFailed("%s did not show both replies whole" % program.name)
+        return 2 * self.bulk.count / (seen - replies[0].started)
+
+    def latency(self, program):
+        replies = [s.reply() for s in self.stamped]
+        outcome = self.demo(program, replies, read_stamped, "the latency run")
+        return latencies(program.name, replies, outcome.value[0])
+
+    def curl_latency(self, argv):
+        reply = self.stamped_curl.reply()
+        self.server.requests.clear()
+        self.server.script("/api/chat", reply)
+        outcome = run(argv, read_stamped, self.sizes["timeout"], self.tmp)
+        check(outcome, "curl", "the latency run")
+        return latencies("curl", [reply], outcome.value[0])
+
+    def overhead(self, program):
+        outcome = self.demo(program, (self.short.reply(), self.short.reply()))
+        if outcome.value[1].count(self.short.text) != 2:
+            raise RunFailed("%s did not show the short replies" % program.name)
+        return outcome.cpu * 1000, outcome.maxrss_mb
+
+    def bare(self, argv):
+        outcome = run(argv, read_all, self.sizes["timeout"], self.tmp)
+        check(outcome, "python -c pass", "a bare start")
+        return outcome.cpu * 1000, outcome.maxrss_mb
+
+    def big_token(self, program):
+        outcome = self.demo(program, (self.big.reply(), self.big_answer.reply()),
+                            what="the big-token run")
+        if self.big.text not in outcome.value[1]:
+            raise RunFailed("%s did not show the big token whole" % program.name)
+        return outcome.maxrss_mb
+
+
+def latencies(name, replies, seen):
+    """Per-token delays in ms, or RunFailed if a token never showed up."""
+    delays = []
+    for reply in replies:
+        for number, sent in reply.stamps.items():
+            if number not in seen:
+                raise RunFailed("%s never showed token %d" % (name, number))
+            delays.append((seen[number] - sent) * 1000)
+    return percentile(delays, 50), percentile(delays, 99)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# --- Rounds, table, JSON ---------------------------------------------------------
+
+METRICS = (  # key, label, unit, digits
+    ("throughput", "throughput", "tokens/s", 0),
+    ("latency_p50", "display latency p50", "ms", 3),
+    ("latency_p99", "display latency p99", "ms", 3),
+    ("cpu", "CPU, short demo", "ms", 1),
+    ("cpu_nosite", "CPU, short demo, python -S", "ms", 1),
+    ("rss", "peak memory, short demo", "MB", 1),
+    ("big_rss", "peak memory, one %d MB token", "MB", 1),
+)
+COLUMNS = ("ollama_chat", "sample", "official", "curl", "python")
+HEADINGS = {"ollama_chat": "ollama_chat", "sample": "original sample",
+            "official": "official ollama", "curl": "curl -N", "python": "python3 -c pass"}
+
+
+class Samples:
+    def __init__(self):
+        self.values = {}
+
+    def add(self, column, metric, value):
+        self.values.setdefault(column, {}).setdefault(metric, []).append(value)
+
+    def median(self, column, metric):
+        values = self.values.get(column, {}).get(metric)
+        return statistics.median(values) if values else None
+
+
+def one_round(bench, programs, curl, bare, samples, notes):
+    """Each measurement for every program in turn (client, sample, official, ...)."""
+    steps = [("throughput", bench.throughput), ("latency", bench.latency),
+             ("overhead", bench.overhead), ("big_rss", bench.big_token)]
+    for step, measure in steps:
+        if step == "latency" and curl:
+            p50, p99 = bench.curl_latency(curl)
+            samples.add("curl", "latency_p50", p50)
+            samples.add("curl", "latency_p99", p99)
+        if step == "overhead":
+            for metric, argv in bare:
+                cpu, rss = bench.bare(argv)
+                samples.add("python", metric, cpu)
+                if metric == "cpu":
+                    samples.add("python", "rss", rss)
+        for program in list(programs):
+            try:
+                record(samples, program, step, measure)
+            except RunFailed as err:
+                if program.name == "ollama_chat":
+                    raise
+                notes.append("%s: dropped after a failed run: %s" % (program.name, err))
+                programs.remove(program)
+
+
+def record(samples, program, step, measure):
+    name = program.name
+    if step == "throughput":
+        samples.add(name, "throughput", measure(program))
+    elif step == "latency":
+        p50, p99 = measure(program)
+        samples.add(name, "latency_p50", p50)
+        samples.add(name, "latency_p99", p99)
+    elif step == "overhead":
+        cpu, rss = measure(program)
+        samples.add(name, "cpu", cpu)
+        samples.add(name, "rss", rss)
+        if name == "ollama_chat":
+            nosite = Program(name, [program.argv[0], "-S"] + program.argv[1:])
+            samples.add(name, "cpu_nosite", measure(nosite)[0])
+    else:
+        samples.add(name, "big_rss", measure(program))
+
+
+def compare(metric, ours, theirs):
+    """How ollama_chat stands against a peer: a ratio for speed, a difference else."""
+    if ours is None or theirs is None:
+        return None
+    if metric == "throughput":
+        return ours / theirs
+    return ours - theirs
+
+
+def fmt(value, digits):
+    if value is None:
+        return "-"
+    return "{:,.{}f}".format(value, digits)
+
+
+def fmt_compare(metric, value, digits):
+    if value is None:
+        return ""
+    if metric == "throughput":
+        return " (%.2fx)" % value
+    return " (%+.*f)" % (digits, value)
+
+
+def table(samples, sizes):
+    rows = []
+    widths = (30, 13, 23, 23, 20, 20)
+    head = ["metric"] + [HEADINGS[c] for c in COLUMNS]
+    rows.append(head)
+    for metric, label, unit, digits in METRICS:
+        if "%d" in label:
+            label %= sizes["big_mb"]
+        ours = samples.median("ollama_chat", metric)
+        row = ["%s, %s" % (label, unit), fmt(ours, digits)]
+        for column in COLUMNS[1:]:
+            theirs = samples.median(column, metric)
+            if theirs is None:
+                row.append("-")
+                continue
+            row.append(fmt(theirs, digits) + fmt_compare(metric, compare(metric, ours, theirs),
+                                                         digits))
+        rows.append(row)
+    lines = ["".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                     for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+             for row in rows]
+    lines.append("(x) = ollama_chat / peer; (+/-) = ollama_chat minus peer. "
+                 "Medians of %d round(s)." % sizes["rounds"])
+    return "\n".join(lines)
+
+
+def verdicts(samples):
+    """[(target, value, met or None when not measured)]."""
+    m = samples.median
+
+    def over(a, b):
+        return None if a is None or b is None else a - b
+
+    def ratio(a, b):
+        return None if a is None or b is None else a / b
+
+    checks = [
+        ("throughput >= 1.2x original sample", ratio(m("ollama_chat", "throughput"),
+                                                     m("sample", "throughput")),
+         TARGETS["sample_throughput_ratio"], "x"),
+        ("throughput >= 3x official client", ratio(m("ollama_chat", "throughput"),
+                                                   m("official", "throughput")),
+         TARGETS["official_throughput_ratio"], "x"),
+        ("latency p50 <= curl + 0.1 ms", over(m("ollama_chat", "latency_p50"),
+                                              m("curl", "latency_p50")),
+         TARGETS["latency_p50_ms_over_curl"], "ms"),
+        ("latency p99 <= curl + 0.5 ms", over(m("ollama_chat", "latency_p99"),
+                                              m("curl", "latency_p99")),
+         TARGETS["latency_p99_ms_over_curl"], "ms"),
+        ("CPU <= python3 -c pass + 40 ms", over(m("ollama_chat", "cpu"), m("python", "cpu")),
+         TARGETS["cpu_ms_over_bare_python"], "ms"),
+        ("one-token reply peak memory < 150 MB", m("ollama_chat", "big_rss"),
+         TARGETS["big_token_peak_mb"], "MB"),
+    ]
+    result = []
+    for label, value, limit, unit in checks:
+        if value is None:
+            met = None
+        elif unit == "x":
+            met = value >= limit
+        elif unit == "MB":
+            met = value < limit
+        else:
+            met = value <= limit
+        result.append({"target": label, "value": value, "limit": limit, "unit": unit,
+                       "met": met})
+    return result
+
+
+def verdict_lines(checks):
+    lines = ["targets:"]
+    for c in checks:
+        if c["value"] is None:
+            shown, word = "-", "not measured"
+        else:
+            shown = ("%.2fx" if c["unit"] == "x" else "%+.3f ms" if c["unit"] == "ms"
+                     else "%.1f MB") % c["value"]
+            word = "met" if c["met"] else "MISSED"
+        lines.append("  %-40s %12s  %s" % (c["target"], shown, word))
+    return "\n".join(lines)
+
+
+def machine(programs):
+    info = {"python": platform.python_version(), "executable": sys.executable,
+            "platform": platform.platform(), "cpus": os.cpu_count(),
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+    with open(support.SCRIPT, "rb") as f:
+        info["ollama_chat_sha256"] = hashlib.sha256(f.read()).hexdigest()
+    try:
+        info["git_head"] = subprocess.run(
+            ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip() or None
+    except OSError:
+        info["git_head"] = None
+    for program in programs:
+        if getattr(program, "version", None):
+            info["official_ollama_httpx"] = program.version
+    return info
+
+
+# --- Command line -----------------------------------------------------------------
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="bench.py", description="Benchmark ollama_chat.py against curl, the original "
+        "sample and the official ollama client, on the fake Ollama of tests/.")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes, one round, no venv creation (well under a minute)")
+    parser.add_argument("--json", metavar="PATH", default=os.path.join(HERE, "results.json"),
+                        help="where to write the figures (default: bench/results.json)")
+    parser.add_argument("--rounds", type=int, metavar="N", help="rounds (default 5, quick 1)")
+    parser.add_argument("--seed", metavar="PATH", default=SEED,
+                        help="the seed markdown holding the original sample")
+    parser.add_argument("--no-install", action="store_true",
+                        help="never create the venv for the official client")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    sizes = dict(QUICK if args.quick else FULL)
+    if args.rounds is not None:
+        if args.rounds < 1:
+            build_parser().error("--rounds must be at least 1")
+        sizes["rounds"] = args.rounds
+    notes = []
+    started = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="ollama_chat_bench_")
+    server = start_server()
+    try:
+        samples, programs = measure_all(args, sizes, server, tmp, notes)
+    except RunFailed as err:
+        print("bench: ollama_chat.py failed: %s" % err, file=sys.stderr)
+        return 1
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    checks = verdicts(samples)
+    info = machine(programs)
+    print("ollama_chat bench (%s): Python %s on %s, %s CPUs, %.0f s"
+          % ("quick" if args.quick else "full", info["python"], info["platform"],
+             info["cpus"], time.monotonic() - started))
+    print(table(samples, sizes))
+    print()
+    print(verdict_lines(checks))
+    for note in notes:
+        print("note: " + note)
+    write_json(args.json, {"machine": info, "quick": args.quick, "sizes": sizes,
+                           "medians": medians(samples), "samples": samples.values,
+                           "targets": checks, "notes": notes})
+    print("wrote %s" % args.json)
+    return 0
+
+
+def measure_all(args, sizes, server, tmp, notes):
+    programs = [client_program(tmp, server.url), sample_program(tmp, server.url, args.seed),
+                official_program(tmp, server.url, not (args.quick or args.no_install))]
+    for program in programs:
+        if program.argv is None:
+            notes.append("%s: %s" % (program.name, program.note))
+    programs = [p for p in programs if p.argv]
+    curl = curl_argv(tmp, server.url)
+    if curl is None:
+        notes.append("curl: skipped: not found on PATH")
+    bare = [("cpu", [sys.executable, "-c", "pass"]),
+            ("cpu_nosite", [sys.executable, "-S", "-c", "pass"])]
+    bench = Bench(sizes, server, tmp)
+    bench.overhead(programs[0])  # warm the page cache; not counted
+    bench.bare(bare[0][1])
+    samples = Samples()
+    for number in range(sizes["rounds"]):
+        print("round %d/%d ..." % (number + 1, sizes["rounds"]), file=sys.stderr, flush=True)
+        one_round(bench, programs, curl, bare, samples, notes)
+    return samples, programs
+
+
+def medians(samples):
+    return {column: {metric: statistics.median(values) for metric, values in metrics.items()}
+            for column, metrics in samples.values.items()}
+
+
+def write_json(path, data):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
