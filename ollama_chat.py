@@ -42,6 +42,7 @@ import os
 import socket
 import ssl
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -96,6 +97,7 @@ class Settings:
         self.think = check_think(think)
         self.show_thinking = check_flag("SHOW_THINKING", show_thinking)
         self.environ = environ
+        self.verbose = False  # -v: statistics after each reply
 
     @classmethod
     def from_constants(cls, environ=None, **overrides):
@@ -707,6 +709,19 @@ class Display:
     def warn(self, text):
         self.message("warning: ", text, "yellow")
 
+    def status_line(self, text):
+        """A line redrawn in place on a terminal's stderr; None erases it."""
+        with self.lock:
+            self.err.write("\r\033[K" + (text or ""))
+            self.err.flush()
+
+    CHECK_STYLES = {"ok": "green", "FAIL": "red", "warn": "yellow", "info": "cyan", "skip": "dim"}
+
+    def check(self, state, what, text):
+        """One line of --check: a mark, what was checked, what was found."""
+        mark = self.paint("[%s]" % state.center(4), self.CHECK_STYLES[state])
+        self.line("%s %-6s %s" % (mark, what, text.replace("\n", "\n" + " " * 14)))
+
     def error(self, text):
         self.message(PROG + ": error: ", text, "red", "bold")
 
@@ -734,13 +749,17 @@ class Reply:
         return "".join(self.parts)
 
 
+SAVE_FORMAT = "ollama_chat conversation"
+
+
 class Conversation:
     """The history sent with every turn; a turn is added only when its reply is complete."""
 
-    def __init__(self, settings, display, label=None):
+    def __init__(self, settings, display, label=None, save_path=None):
         self.settings = settings
         self.display = display
         self.label = label  # printed before each reply, e.g. "Assistant (llama3): "
+        self.save_path = save_path  # written after every complete turn
         self.messages = []
 
     def request_body(self, messages):
@@ -754,11 +773,82 @@ class Conversation:
             body["think"] = self.settings.think
         return body
 
-    def ask(self, text):
-        turn = self.messages + [{"role": "user", "content": text}]
+    def ask(self, text, again=False):
+        """One turn; with again=True, a new reply to the last message replaces the old one."""
+        history = self.messages[:-2] if again else self.messages
+        turn = history + [{"role": "user", "content": text}]
         reply = stream_reply(self.settings, self.display, self.request_body(turn), self.label)
         self.messages = turn + [{"role": "assistant", "content": reply.text}]
+        if self.save_path:
+            self.save(self.save_path)
         return reply
+
+    def save(self, path):
+        data = {"format": SAVE_FORMAT, "version": 1, "model": self.settings.model,
+                "system": self.settings.system, "messages": self.messages}
+        write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+
+    def load(self, path):
+        data = read_conversation(path)
+        self.settings.model = data["model"]
+        self.settings.system = data.get("system", "")
+        self.messages = data["messages"]
+
+
+def write_atomically(path, text):
+    """Write a file whole or not at all: a temporary file beside it, then a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".ollama_chat.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as err:
+        raise ChatError("cannot save the conversation to %s: %s"
+                        % (path, err.strerror or describe(err))) from err
+
+
+def read_conversation(path):
+    """A saved conversation, checked whole before any of it is used."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as err:
+        raise ConfigError("cannot read %s: %s" % (path, err.strerror or describe(err))) from err
+    except ValueError as err:
+        raise ConfigError("%s is not a saved conversation (not valid JSON: %s); nothing "
+                          "was loaded." % (path, str(err)[:80])) from err
+    problem = conversation_problem(data)
+    if problem:
+        raise ConfigError("%s is not a conversation saved by ollama_chat (%s); nothing was "
+                          "loaded." % (path, problem))
+    return data
+
+
+def conversation_problem(data):
+    if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
+        return 'no "format": "%s"' % SAVE_FORMAT
+    if data.get("version") != 1:
+        return "version %r, this ollama_chat reads version 1" % (data.get("version"),)
+    model = data.get("model")
+    if not isinstance(model, str) or not model.strip() or " " in model:
+        return "no valid model name"
+    if not isinstance(data.get("system", ""), str):
+        return "the system prompt is not text"
+    messages = data.get("messages")
+    if not isinstance(messages, list):
+        return "no list of messages"
+    for number, message in enumerate(messages, 1):
+        if (not isinstance(message, dict) or message.get("role") not in ("user", "assistant")
+                or not isinstance(message.get("content"), str)):
+            return "message %d is not a user or assistant message with text" % number
+    return None
 
 
 def stream_reply(settings, display, body, label=None):
@@ -784,6 +874,8 @@ def stream_reply(settings, display, body, label=None):
     if reply.final is None:
         raise ChatError("the stream from %s ended before the reply was finished; "
                         "the reply is incomplete." % settings.host_port)
+    if settings.verbose:
+        show_stats(display, reply.final)
     if reply.final.get("done_reason") == "length":
         display.warn("the reply was cut by the length limit (num_predict or the "
                       "model's context size).")
@@ -837,14 +929,349 @@ def show_chunk(settings, display, chunk, reply, label):
     return True
 
 
+# --- Statistics (-v), models (--list, --pull) -------------------------------
+
+def show_stats(display, final):
+    """What `ollama run --verbose` prints after a reply, on stderr."""
+    def seconds(name):
+        value = final.get(name)
+        return value / 1e9 if isinstance(value, (int, float)) else None
+
+    def rate(count, duration):
+        return "%.2f tokens/s" % (count / duration) if count and duration else None
+
+    rows = [("total duration", seconds("total_duration"), "%.3fs"),
+            ("load duration", seconds("load_duration"), "%.3fs"),
+            ("prompt eval count", final.get("prompt_eval_count"), "%d token(s)"),
+            ("prompt eval duration", seconds("prompt_eval_duration"), "%.3fs"),
+            ("prompt eval rate", rate(final.get("prompt_eval_count"),
+                                      seconds("prompt_eval_duration")), "%s"),
+            ("eval count", final.get("eval_count"), "%d token(s)"),
+            ("eval duration", seconds("eval_duration"), "%.3fs"),
+            ("eval rate", rate(final.get("eval_count"), seconds("eval_duration")), "%s")]
+    for name, value, form in rows:
+        if value is not None:
+            display.message("", "%-21s %s" % (name + ":", form % value), "dim")
+
+
+def human_size(size):
+    """Bytes as Ollama shows them (powers of 1000).
+
+    >>> human_size(4661224676), human_size(999), human_size(1500000)
+    ('4.7 GB', '999 B', '1.5 MB')
+    """
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000:
+            return ("%d %s" if unit == "B" else "%.1f %s") % (size, unit)
+        size /= 1000
+    return "%.1f TB" % size
+
+
+def list_models(settings, display):
+    data = get_json(settings, "/api/tags")
+    models = [m for m in (data.get("models") or []) if isinstance(m, dict)] \
+        if isinstance(data, dict) else []
+    if not models:
+        display.message("", "No models are installed on %s. Install one with: ollama pull "
+                            "%s" % (settings.host_port, settings.model))
+        return 0
+    rows = [("NAME", "SIZE", "PARAMETERS", "QUANTIZATION")]
+    for model in models:
+        details = model.get("details") if isinstance(model.get("details"), dict) else {}
+        size = model.get("size")
+        rows.append((str(model.get("name", "?")),
+                     human_size(size) if isinstance(size, (int, float)) else "",
+                     str(details.get("parameter_size", "")),
+                     str(details.get("quantization_level", ""))))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        display.line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def has_model(model, names):
+    return model in names or (":" not in model and model + ":latest" in names)
+
+
+def ensure_model(settings, display):
+    """--pull: pull the model first when the server does not have it."""
+    if not has_model(settings.model, installed_models(settings)):
+        pull_model(settings, display)
+
+
+def pull_model(settings, display):
+    display.message("", "pulling %s on %s ..." % (settings.model, settings.host_port))
+    progress = PullProgress(display)
+    try:
+        with open_api(settings, "/api/pull", {"model": settings.model, "stream": True}) as response:
+            for item in read_ndjson(settings, response, few_warnings(display.warn)):
+                if "error" in item:
+                    raise ChatError("pulling %s failed: %s" % (settings.model, str(item["error"])[:300]))
+                progress.update(item)
+                if item.get("status") == "success":
+                    return
+    finally:
+        progress.finish()
+    raise ChatError("the pull of %s stopped before it finished: run it again (it resumes)."
+                    % settings.model)
+
+
+class PullProgress:
+    """--pull's progress: one line redrawn on a terminal, plain lines otherwise."""
+
+    def __init__(self, display):
+        self.display = display
+        self.redraw = display.spinner is not None
+        self.status = None
+        self.step = -1  # the last quarter reported on plain output
+        self.speed_mark = None  # (time, completed) for the speed
+
+    def update(self, item):
+        status = str(item.get("status", ""))
+        total, done = item.get("total"), item.get("completed") or 0
+        if not (isinstance(total, (int, float)) and total > 0):
+            self.show(status, None)
+            return
+        fraction = min(done / total, 1.0)
+        now = time.monotonic()
+        if status != self.status or self.speed_mark is None:
+            self.speed_mark, self.step = (now, done), -1
+        speed = (done - self.speed_mark[1]) / max(now - self.speed_mark[0], 1e-6)
+        text = "%s %3d%% %s/%s" % (status, fraction * 100, human_size(done), human_size(total))
+        if self.redraw:
+            self.show(status, text + " %s/s" % human_size(speed))
+        elif int(fraction * 4) > self.step:
+            self.step = int(fraction * 4)
+            self.show(None, text)
+
+    def show(self, status, text):
+        if self.redraw:
+            self.display.status_line(text or status)
+        elif status != self.status or status is None:
+            self.display.message("", text or status)
+        if status is not None:
+            self.status = status
+
+    def finish(self):
+        if self.redraw:
+            self.display.status_line(None)
+
+
+# --- The doctor (--check) ---------------------------------------------------
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                   "ALL_PROXY")
+
+
+def run_check(settings, display, url_source):
+    """Check, one line each, what a chat needs; exit 0 only if all of it is fine."""
+    report = display.check
+    report("info", "url", "%s (from %s)" % (settings.chat_url, url_source))
+    proxies = [name for name in PROXY_VARIABLES if settings.environ.get(name)]
+    if not proxies:
+        report("ok", "proxy", "no proxy variables in the environment")
+    elif settings.use_proxy:
+        report("warn", "proxy", "%s set and used (USE_PROXY = True)" % ", ".join(proxies))
+    else:
+        report("ok", "proxy", "%s set, bypassed (USE_PROXY = False)" % ", ".join(proxies))
+    if running_on_wsl():
+        report("info", "wsl", "WSL2 detected: Ollama running on Windows must listen on "
+                              "0.0.0.0 (or use mirrored networking) to be reached from here")
+    try:
+        version = get_json(settings, "/api/version")
+        names = installed_models(settings)
+    except ChatError as err:
+        return check_failed(settings, report, err)
+    report("ok", "server", "Ollama %s answers at %s" % (
+        version.get("version", "?") if isinstance(version, dict) else "?", settings.host_port))
+    report("ok", "key", "accepted (%s)" % settings.key_source if settings.key
+           else "none set, none asked for")
+    if has_model(settings.model, names):
+        report("ok", "model", "%s is installed" % settings.model)
+        return 0
+    closest = closest_first(settings.model, names)[:3]
+    report("FAIL", "model", "%s is not installed: run `ollama pull %s` (or use --pull)%s" % (
+        settings.model, settings.model, "; closest: " + ", ".join(closest) if closest else ""))
+    return 1
+
+
+def check_failed(settings, report, err):
+    if err.status in (401, 403):
+        report("ok", "server", "a server answers at %s" % settings.host_port)
+        report("FAIL", "key", str(err))
+    elif err.status is not None:
+        report("FAIL", "server", str(err))
+    else:
+        report("FAIL", "server", str(err))
+        report("skip", "key", "not checked")
+    report("skip", "model", "not checked")
+    return 1
+
+
+# --- Interactive chat (-i) ----------------------------------------------------
+
+REPL_HELP = """\
+commands:
+  /bye, /exit       quit (Ctrl+D too)
+  /clear            forget the conversation (the system prompt stays)
+  /model [NAME]     show or switch the model
+  /system [TEXT]    set (or, empty, clear) the system prompt
+  /save FILE        save the conversation as JSON
+  /load FILE        continue a saved conversation
+  /retry            send the last message again (a new reply replaces the last one)
+  /help, /?         this help
+  \"\"\"               begin and end a message of several lines
+Ctrl+C stops a reply and keeps the session."""
+
+
+class Repl:
+    """The interactive chat: a prompt, the reply streamed, repeat."""
+
+    def __init__(self, conversation, display, stdin=None):
+        self.conversation = conversation
+        self.display = display
+        self.stdin = stdin or sys.stdin
+        self.editing = is_terminal(self.stdin) and is_terminal(display.out)
+        self.last_prompt = None  # what /retry sends again
+        self.last_failed = False
+
+    def run(self, first=None):
+        if self.editing:
+            enable_line_editing()
+            self.display.message("", "Chatting with %s. /? for help, /bye or Ctrl+D to quit."
+                                 % self.conversation.settings.model, "dim")
+        if first:
+            self.send(first)
+        while True:
+            try:
+                text = self.read_message()
+            except KeyboardInterrupt:
+                self.display.message("\n", "Use Ctrl+D or /bye to exit.", "dim")
+                continue
+            if text is None:
+                self.display.end_line()
+                return 0
+            if text.startswith("/") and "\n" not in text:
+                if self.command(text) == "quit":
+                    return 0
+            elif text.strip():
+                self.send(text)
+
+    def send(self, text, again=False):
+        self.last_prompt = text
+        try:
+            self.conversation.ask(text, again=again)
+            self.last_failed = False
+        except KeyboardInterrupt:
+            self.last_failed = True
+            self.display.stop_waiting()
+            self.display.end_line()
+            self.display.message("", "reply stopped; nothing of it kept (/retry sends the "
+                                     "message again)", "yellow")
+        except ChatError as err:
+            self.last_failed = True
+            self.display.end_line()
+            self.display.error(str(err))
+        if self.editing:
+            self.display.line()
+
+    def read_message(self):
+        """One message; lines between \"\"\" marks make one message."""
+        line = self.read_line(">>> ")
+        if line is None or not line.startswith('"""'):
+            return line
+        lines, line = [], line[3:]
+        while not line.endswith('"""'):
+            lines.append(line)
+            line = self.read_line("... ")
+            if line is None:
+                return "\n".join(lines)
+        lines.append(line[:-3])
+        return "\n".join(lines).strip("\n")
+
+    def read_line(self, prompt):
+        if self.editing:
+            try:
+                return input(prompt)
+            except EOFError:
+                return None
+        if is_terminal(self.stdin):
+            self.display.err.write(prompt)
+            self.display.err.flush()
+        line = self.stdin.readline()
+        return line.rstrip("\r\n") if line else None
+
+    def command(self, line):
+        name, _, argument = line.partition(" ")
+        argument = argument.strip()
+        settings, say = self.conversation.settings, self.say
+        if name in ("/bye", "/exit", "/quit"):
+            return "quit"
+        if name in ("/help", "/?"):
+            say(REPL_HELP)
+        elif name == "/clear":
+            self.conversation.messages = []
+            say("Cleared the conversation (the system prompt stays).")
+        elif name == "/model":
+            if argument:
+                settings.model = check_text("the model name", argument, spaces=False)
+            say("Model: %s" % settings.model)
+        elif name == "/system":
+            settings.system = argument
+            say("System prompt set." if argument else "System prompt cleared.")
+        elif name in ("/save", "/load") and not argument:
+            self.display.error("%s needs a file name: %s FILE" % (name, name))
+        elif name == "/save":
+            self.guarded(self.conversation.save, argument)
+            say("Saved %d messages to %s." % (len(self.conversation.messages), argument))
+        elif name == "/load":
+            if self.guarded(self.conversation.load, argument):
+                say("Loaded %d messages (model %s) from %s." % (
+                    len(self.conversation.messages), settings.model, argument))
+        elif name == "/retry":
+            self.retry()
+        else:
+            self.display.error("unknown command %s: /? lists the commands" % name)
+        return None
+
+    def retry(self):
+        if self.last_prompt is None:
+            self.say("Nothing to retry yet.")
+            return
+        messages = self.conversation.messages
+        again = (not self.last_failed and len(messages) >= 2
+                 and messages[-2] == {"role": "user", "content": self.last_prompt})
+        self.send(self.last_prompt, again=again)
+
+    def guarded(self, action, argument):
+        try:
+            action(argument)
+            return True
+        except ChatError as err:
+            self.display.error(str(err))
+            return False
+
+    def say(self, text):
+        self.display.message("", text, "dim")
+
+
+def enable_line_editing():
+    """Line editing and history where readline exists (not on plain Windows)."""
+    try:
+        import readline  # noqa: F401  (importing it is what turns it on for input())
+    except ImportError:
+        pass
+
+
 # --- The demo --------------------------------------------------------------
 
-def run_demo(settings, display):
+def run_demo(conversation):
     """The original sample's two turns: give a name, then ask the time and the name."""
+    settings, display = conversation.settings, conversation.display
     display.line("--- Starting Session with %s ---" % settings.model, "bold")
     display.line("Current Time: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
     display.line()
-    conversation = Conversation(settings, display, "Assistant (%s): " % settings.model)
+    conversation.label = "Assistant (%s): " % settings.model
     for prompt in DEMO_PROMPTS:
         prompt = prompt.format(name=settings.user_name)
         display.line(display.paint("User: ", "bold", "cyan") + prompt)
@@ -852,20 +1279,71 @@ def run_demo(settings, display):
         display.line("-" * 40)
         display.line()
     display.line("--- Session Ended ---", "bold")
+    return 0
 
 
 # --- Command line ----------------------------------------------------------
 
+def argument_type(check):
+    """An argparse type from a checker that raises ConfigError."""
+    def convert(text):
+        try:
+            return check(text)
+        except ConfigError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    convert.__name__ = check.__name__
+    return convert
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="ollama_chat.py",
-        description="Chat with an Ollama server over its streaming /api/chat API. "
-                    "Without arguments: the two-turn demo (tell the model your name, "
-                    "then ask the time and your name). Settings: the constants at the "
-                    "top of the file.",
-        epilog="exit codes: 0 success, 1 failure at run time, 2 configuration or usage "
-               "error, 130 interrupted (Ctrl+C). Output: the conversation on stdout, "
-               "messages on stderr.")
+        prog="ollama_chat.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Chat with an Ollama server over its streaming /api/chat API.\n"
+                    "Without a prompt: the two-turn demo (tell the model your name, then ask\n"
+                    "the time and your name). Defaults: the constants at the top of the file.",
+        epilog="examples:\n"
+               "  ./ollama_chat.py                      the demo\n"
+               "  ./ollama_chat.py \"Why is the sky blue?\"\n"
+               "  cat notes.txt | ./ollama_chat.py -    the prompt from stdin\n"
+               "  ./ollama_chat.py -i -m qwen3 --save chat.json\n"
+               "  ./ollama_chat.py --check              is everything set up?\n\n"
+               "exit codes: 0 success, 1 failure at run time, 2 configuration or usage error,\n"
+               "130 interrupted (Ctrl+C), 141 stdout closed early (| head).\n"
+               "stdout carries the conversation; messages, thinking and statistics go to stderr.")
+    parser.add_argument("prompt", nargs="?", metavar="PROMPT",
+                        help='send one message and print the reply; "-" reads it from stdin')
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("-i", "--interactive", action="store_true",
+                      help="chat: type messages, /? lists the commands")
+    mode.add_argument("--list", action="store_true", help="list the server's models")
+    mode.add_argument("--check", action="store_true",
+                      help="check the setup, one line per check; exit 0 if a chat can work")
+    parser.add_argument("-m", "--model", type=argument_type(
+        lambda text: check_text("--model", text, spaces=False)),
+        help="the model (default: MODEL_NAME = %r)" % MODEL_NAME)
+    parser.add_argument("-u", "--url", type=argument_type(lambda t: server_base_url(t, "--url")),
+                        help="the server: a URL, host or host:port, as OLLAMA_HOST is written "
+                             "(default: API_URL = %r)" % API_URL)
+    parser.add_argument("-s", "--system", metavar="TEXT",
+                        help="a system prompt (default: SYSTEM_PROMPT = %r)" % SYSTEM_PROMPT)
+    parser.add_argument("--timeout", metavar="SECONDS", type=argument_type(
+        lambda text: check_seconds("--timeout", number(text))),
+        help="give up after this much silence (default: TIMEOUT = %r)" % TIMEOUT)
+    parser.add_argument("--think", choices=("on", "off") + THINK_LEVELS,
+                        help="thinking for reasoning models (default: THINK = %r, "
+                             "None is the server's default)" % (THINK,))
+    parser.add_argument("--hide-thinking", action="store_true",
+                        help="do not show the thinking (default: SHOW_THINKING = %r)"
+                             % SHOW_THINKING)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="after each reply, the statistics `ollama run --verbose` shows")
+    parser.add_argument("--pull", action="store_true",
+                        help="pull the model first if the server does not have it")
+    parser.add_argument("--save", metavar="FILE",
+                        help="save the conversation as JSON after every reply")
+    parser.add_argument("--resume", metavar="FILE",
+                        help="continue a saved conversation (and save it back there, "
+                             "unless --save names another file)")
     parser.add_argument("--no-color", action="store_true", help="never use colours")
     parser.add_argument("--debug", action="store_true",
                         help="show a traceback on errors (for bug reports)")
@@ -873,15 +1351,69 @@ def build_parser():
     return parser
 
 
+def number(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError("not a number: %r" % text) from None
+
+
+def parse_args(parser, argv):
+    args = parser.parse_args(argv)
+    if args.prompt is not None and (args.list or args.check):
+        parser.error("--list and --check take no prompt")
+    if args.prompt == "-":
+        if args.interactive:
+            parser.error('"-" reads the prompt from stdin, which -i needs for the chat')
+        args.prompt = sys.stdin.read().rstrip()
+        if not args.prompt.strip():
+            parser.error('"-" found no prompt on stdin')
+    return args
+
+
+def settings_from(args):
+    """The constants, overridden by the flags given."""
+    flags = {"url": args.url, "model": args.model, "system": args.system,
+             "timeout": args.timeout,
+             "think": {"on": True, "off": False}.get(args.think, args.think),
+             "show_thinking": False if args.hide_thinking else None}
+    settings = Settings.from_constants(**{k: v for k, v in flags.items() if v is not None})
+    settings.verbose = args.verbose
+    return settings
+
+
+def run(args, settings, display):
+    if args.list:
+        return list_models(settings, display)
+    if args.check:
+        return run_check(settings, display, "--url" if args.url else "API_URL")
+    conversation = Conversation(settings, display, save_path=args.save or args.resume)
+    if args.resume:
+        conversation.load(args.resume)
+        if args.model:
+            settings.model = args.model
+    if args.pull:
+        ensure_model(settings, display)
+    if args.interactive:
+        return Repl(conversation, display).run(first=args.prompt)
+    if args.prompt is not None:
+        conversation.ask(args.prompt)
+        return 0
+    return run_demo(conversation)
+
+
 def main(argv=None):
     """Run the command line; return the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        args = parse_args(parser, argv)
+    except KeyboardInterrupt:  # while reading a prompt from stdin
+        return 130
     display = Display(color=not args.no_color)
     try:
-        settings = Settings.from_constants()
+        settings = settings_from(args)
         urllib.request.install_opener(build_opener(settings))
-        run_demo(settings, display)
-        return 0
+        return run(args, settings, display)
     except ChatError as err:
         display.end_line()
         display.error(str(err))

@@ -199,6 +199,23 @@ def big_token(megabytes):
 
 # --- Running a program and reading its stdout --------------------------------
 
+# Each program runs under a small `python -S` that forks it and reports its
+# os.wait4() usage: a child forked straight from this (large) process would
+# count this process's memory in its ru_maxrss, and its page copying as CPU.
+LAUNCHER = """\
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write("%d %r %r %d" % (status, usage.ru_utime, usage.ru_stime, usage.ru_maxrss))
+"""
+
+
 class Outcome:
     def __init__(self, value, code, err, cpu, maxrss_mb):
         self.value, self.code, self.err = value, code, err
@@ -210,34 +227,43 @@ def exit_code(status):
 
 
 def run(argv, read, timeout, cwd):
-    """Run argv with stdout a pipe that read(fd) drains; the child's own rusage."""
+    """Run argv with stdout a pipe that read(fd) drains; its CPU time and peak memory."""
     killed = threading.Event()
+    usage_file = os.path.join(cwd, "usage.txt")
+    if os.path.exists(usage_file):
+        os.remove(usage_file)
 
     def kill():
         killed.set()
-        proc.kill()
+        os.killpg(proc.pid, 9)
 
     with tempfile.TemporaryFile() as err_file:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=err_file, env=support.clean_env(), cwd=cwd)
+        proc = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, usage_file] + argv,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=err_file, env=support.clean_env(), cwd=cwd,
+                                start_new_session=True)
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
             value = read(proc.stdout.fileno())
         except BaseException:
-            proc.kill()
+            kill()
             raise
         finally:
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = exit_code(status)
+            proc.wait()
             timer.cancel()
             proc.stdout.close()
         err_file.seek(0)
         err = err_file.read().decode("utf-8", "replace")
+    try:
+        with open(usage_file) as f:
+            status, utime, stime, maxrss = f.read().split()
+    except (OSError, ValueError):
+        return Outcome(value, proc.returncode or -9, err + "\n(no usage report)", 0.0, 0.0)
+    code = exit_code(int(status))
     if killed.is_set():
         err += "\n(killed after %d s)" % timeout
-    return Outcome(value, proc.returncode, err, usage.ru_utime + usage.ru_stime,
-                   usage.ru_maxrss * 1024 / 1e6)
+    return Outcome(value, code, err, float(utime) + float(stime), int(maxrss) * 1024 / 1e6)
 
 
 def read_all(fd):

@@ -224,8 +224,18 @@ class FakeOllama:
                          content_type="application/json; charset=utf-8")
         if path == "/api/chat" and request.method == "POST":
             return self.default_chat(body)
+        if path == "/api/pull" and request.method == "POST":
+            return self.default_pull(body)
         return Reply(status=404, body=b"404 page not found",
                      content_type="text/plain; charset=utf-8")
+
+    def default_pull(self, body):
+        """Pull a model: stream the progress, then the model is installed."""
+        name = (body or {}).get("model") or (body or {}).get("name") or ""
+        if not name:
+            return json_error(400, "model is required")
+        self.models.append(name if ":" in name else name + ":latest")
+        return Reply(pull_chunks())
 
     def default_chat(self, body):
         if not isinstance(body, dict):
@@ -238,6 +248,17 @@ class FakeOllama:
         user = [m["content"] for m in body.get("messages", []) if m.get("role") == "user"]
         said = user[-1] if user else ""
         return Reply(chat_chunks("You", " said", ": ", said, model=model))
+
+
+def pull_chunks(total=4_000_000_000, steps=4, digest="sha256:365c0bd3c000"):
+    """What /api/pull streams: the manifest, a layer's progress, verifying, success."""
+    lines = [ndjson({"status": "pulling manifest"})]
+    for step in range(steps + 1):
+        lines.append(ndjson({"status": "pulling %s" % digest[7:19], "digest": digest,
+                             "total": total, "completed": total * step // steps}))
+    lines += [ndjson({"status": "verifying sha256 digest"}), ndjson({"status": "writing manifest"}),
+              ndjson({"status": "success"})]
+    return lines
 
 
 def model_entry(name):

@@ -117,6 +117,7 @@ FIRST_PROMPT = "私の名前は太郎です。私の名前を覚えてくださ�
 SECOND_PROMPT = "今何時ですか？ また、私の名前は何でしたか？"
 LABEL = "Assistant (llama3): "
 RULE = "-" * 40
+WRONG_KEY = "sk-wrong-6f1d2c9a8b7e"
 
 
 def make_certificates(tmp):
@@ -296,7 +297,7 @@ class BehindNginx(support.ScriptTest):
         self.assertLessEqual(len(err.splitlines()), 3, err)
         self.assertNotIn("<html", err.lower())
         self.assertNotIn(LABEL, out)  # no reply was shown
-        for secret in (self.key, "wrong-key"):
+        for secret in (self.key, WRONG_KEY):
             self.assertNotIn(secret, out + err)
 
     # --- TLS and a key --------------------------------------------------------
@@ -324,10 +325,10 @@ class BehindNginx(support.ScriptTest):
         self.assertShortFailure(code, out, err, "not trusted", "SSL_CERT_FILE",
                                 "127.0.0.1:%d" % self.untrusted_port)
         self.assertEqual(self.server.requests, [])
-        self.assertNotIn(" %d " % self.untrusted_port, self.access_log())  # no request at all
+        self.assertNotIn(self.untrusted_port, self.logged_ports())  # the key never left
 
     def test_wrong_key_turns_nginx_401_page_into_a_message_about_api_key(self):
-        code, out, err = self.demo(self.keyed_url(), API_KEY="wrong-key",
+        code, out, err = self.demo(self.keyed_url(), API_KEY=WRONG_KEY,
                                    env={"SSL_CERT_FILE": self.ca_file})
         self.assertShortFailure(code, out, err, "401", "API_KEY", "rejected")
         self.assertEqual(self.server.requests, [])  # nginx stopped it
@@ -357,9 +358,10 @@ class BehindNginx(support.ScriptTest):
         code, out, err = self.demo("http://127.0.0.1:%d" % self.dead_port)
         self.assertShortFailure(code, out, err, "502", "Ollama")
 
-    def access_log(self):
+    def logged_ports(self):
+        """The port of each request nginx has logged (log_format sites)."""
         with open(os.path.join(self.nginx_dir, "access.log"), encoding="utf-8") as f:
-            return f.read()
+            return [int(line.split()[0]) for line in f if line.strip()]
 
 
 def assistant_messages(request):
