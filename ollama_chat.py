@@ -39,6 +39,7 @@ import difflib
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import sys
@@ -343,10 +344,7 @@ def connection_error(settings, reason):
                 "be dropping the packets, or the address is wrong."
                 % (where, settings.connect_timeout))
     elif isinstance(reason, ssl.SSLCertVerificationError):
-        text = ("the TLS certificate of %s is not trusted (%s).\n  For a private CA, run "
-                "with SSL_CERT_FILE=/path/to/ca.pem ./ollama_chat.py"
-                % (where, reason.verify_message or reason.reason))
-        return ChatError(text)
+        return ChatError(certificate_problem(settings, reason))
     elif isinstance(reason, ssl.SSLError):
         return ChatError("TLS with %s failed: %s. Is it really an https:// server?"
                          % (where, reason.reason or describe(reason)))
@@ -362,6 +360,25 @@ def connection_error(settings, reason):
     else:
         text = "cannot connect to %s: %s." % (where, describe(reason))
     return ChatError("\n  ".join([text] + connection_hints(settings)))
+
+
+def certificate_problem(settings, err):
+    """What to do about a certificate that did not verify."""
+    where = settings.host_port
+    why = (err.verify_message or err.reason or "unknown reason").rstrip(".")
+    if err.verify_code in (62, 64):  # the host name or IP is not the certificate's
+        return ("the TLS certificate of %s is for another name (%s): use a name the "
+                "certificate lists in API_URL." % (where, why))
+    cert_file = settings.environ.get("SSL_CERT_FILE")
+    if cert_file and not os.path.isfile(cert_file):
+        hint = "SSL_CERT_FILE=%s is set, but there is no such file." % cert_file
+    elif cert_file:
+        hint = ("SSL_CERT_FILE=%s is set, but holds neither the CA that signed this "
+                "certificate nor the certificate itself." % cert_file)
+    else:
+        hint = ("For a private CA or a self-signed certificate, run with "
+                "SSL_CERT_FILE=/path/to/ca.pem ./ollama_chat.py")
+    return "the TLS certificate of %s is not trusted (%s).\n  %s" % (where, why, hint)
 
 
 def connection_hints(settings):
@@ -445,6 +462,8 @@ def http_error(settings, path, err):
         return model_missing_error(settings, server_text)
     elif status == 404:
         lines.append("no Ollama API at %s%s: check API_URL." % (settings.base_url, path))
+    elif status == 400 and "HTTPS port" in server_text and settings.base_url.startswith("http:"):
+        lines.append("use https:// in API_URL.")
     elif status == 400 and "does not support thinking" in server_text:
         lines.append("set THINK = None (or False) for this model.")
     elif status in STATUS_HINTS:
@@ -473,9 +492,26 @@ def error_text(settings, err):
         return data["error"][:300], True
     text = body.decode("utf-8", "replace").strip()
     content_type = err.headers.get("Content-Type", "")
-    if not text or "html" in content_type or text.startswith("<") or "\n" in text:
-        return "", False  # a proxy's page: its status line says enough
+    if "html" in content_type or text.startswith("<"):
+        return page_title(text, err.code), False
+    if not text or "\n" in text:
+        return "", False
     return text[:200], False
+
+
+def page_title(page, status):
+    """An HTML page's <title> when it says more than its status line (never the page).
+
+    >>> page_title("<title>400 The plain HTTP request was sent to HTTPS port</title>", 400)
+    'The plain HTTP request was sent to HTTPS port'
+    >>> page_title("<html><head><title>502 Bad Gateway</title></head></html>", 502)
+    ''
+    """
+    match = re.search(r"<title>\s*(.*?)\s*</title>", page, re.I | re.S)
+    title = re.sub(r"^%d\s*" % status, "", match.group(1)) if match else ""
+    if title.lower() == http_reason(status).lower():
+        return ""
+    return " ".join(title.split())[:100]
 
 
 def key_hint(settings, status):

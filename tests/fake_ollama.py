@@ -189,6 +189,12 @@ class FakeOllama:
     def __exit__(self, *exc):
         self.stop()
 
+    def reset(self):
+        """Forget the requests and the scripted replies (to share one fake across tests)."""
+        with self._lock:
+            del self.requests[:]
+            self._scripts.clear()
+
     def script(self, path, *replies):
         """Answer the next requests to path with these replies, in order."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 import doctest
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -117,6 +118,34 @@ class HintTest(unittest.TestCase):
         settings = Settings.from_constants(url="http://localhost:11434/api/chat",
                                            environ={"OLLAMA_HOST": "localhost:11434"})
         self.assertEqual(ollama_chat.connection_hints(settings), [])
+
+
+class CertificateHintTest(unittest.TestCase):
+
+    def problem(self, code, message, environ=None):
+        err = ssl.SSLCertVerificationError(1, "certificate verify failed")
+        err.verify_code, err.verify_message = code, message
+        settings = Settings.from_constants(url="https://ollama.example:8443", environ=environ or {})
+        return ollama_chat.certificate_problem(settings, err)
+
+    def test_unknown_ca_points_at_ssl_cert_file(self):
+        text = self.problem(20, "unable to get local issuer certificate")
+        self.assertEqual(text, "the TLS certificate of ollama.example:8443 is not trusted (unable "
+                               "to get local issuer certificate).\n  For a private CA or a "
+                               "self-signed certificate, run with SSL_CERT_FILE=/path/to/ca.pem "
+                               "./ollama_chat.py")
+
+    def test_ssl_cert_file_already_set(self):
+        missing = self.problem(20, "x", {"SSL_CERT_FILE": "/no/such/ca.pem"})
+        self.assertIn("SSL_CERT_FILE=/no/such/ca.pem is set, but there is no such file.", missing)
+        wrong = self.problem(20, "x", {"SSL_CERT_FILE": __file__})
+        self.assertIn("is set, but holds neither the CA", wrong)
+
+    def test_name_mismatch_is_not_a_trust_problem(self):
+        text = self.problem(62, "Hostname mismatch, certificate is not valid for 'ollama.example'.")
+        self.assertEqual(text, "the TLS certificate of ollama.example:8443 is for another name "
+                               "(Hostname mismatch, certificate is not valid for "
+                               "'ollama.example'): use a name the certificate lists in API_URL.")
 
 
 class ModuleContractTest(unittest.TestCase):

@@ -230,13 +230,6 @@ def stop_nginx(proc):
             proc.wait()
 
 
-def forget_requests(fake):
-    """Make the shared fake Ollama fresh for the next test."""
-    with fake._lock:
-        del fake.requests[:]
-        fake._scripts.clear()
-
-
 @unittest.skipIf(MISSING, "needs %s (apt-get install nginx-light openssl)" % " and ".join(MISSING))
 class BehindNginx(support.ScriptTest):
     """One nginx and one fake Ollama for the whole class; each test runs the real script."""
@@ -265,7 +258,7 @@ class BehindNginx(support.ScriptTest):
 
     def setUp(self):  # not ScriptTest's: the fake Ollama behind nginx is shared
         self.server = self.ollama
-        forget_requests(self.server)
+        self.server.reset()
         self.tmp = tempfile.mkdtemp(prefix="ollama_chat_test_")
         self.addCleanup(shutil.rmtree, self.tmp, True)
 
