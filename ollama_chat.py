@@ -10,6 +10,9 @@ standard library (Python 3.8+).
 使い方 / Usage:
     ollama pull llama3          # モデルを入れる / install the model
     ./ollama_chat.py            # 2ターンのデモ / the two-turn demo
+    ./ollama_chat.py "質問"      # 1回だけ質問 / one prompt, the reply on stdout
+    ./ollama_chat.py -i         # 対話モード / interactive chat (/? for commands)
+    ./ollama_chat.py --check    # 設定の診断 / check the setup
     ./ollama_chat.py --help     # すべてのオプション / every option
 
 設定はすぐ下の定数を編集します (1行に1つ)。
@@ -17,7 +20,8 @@ Edit the constants right below, one per line.
 
 終了コード / Exit codes:
     0 成功 success, 1 実行時の失敗 failure at run time,
-    2 設定・引数の誤り configuration or usage error, 130 中断 interrupted (Ctrl+C)
+    2 設定・引数の誤り configuration or usage error, 130 中断 interrupted (Ctrl+C),
+    141 出力先が閉じた stdout closed early (| head)
 """
 
 # --- 設定 / Configuration: edit these -------------------------------------
