@@ -103,6 +103,7 @@ class Settings:
         self.show_thinking = check_flag("SHOW_THINKING", show_thinking)
         self.environ = environ
         self.verbose = False  # -v: statistics after each reply
+        self.url_name = "API_URL"  # or "--url": what the messages tell the user to fix
 
     @classmethod
     def from_constants(cls, environ=None, **overrides):
@@ -319,8 +320,8 @@ def get_json(settings, path, body=None):
     try:
         return json.loads(data.decode("utf-8"))
     except ValueError:
-        raise ChatError("%s%s did not answer with JSON: is API_URL pointing at Ollama?"
-                        % (settings.base_url, path)) from None
+        raise ChatError("%s%s did not answer with JSON: is %s pointing at Ollama?"
+                        % (settings.base_url, path, settings.url_name)) from None
 
 
 def read_body(settings, response, limit):
@@ -350,15 +351,17 @@ def connection_error(settings, reason):
     elif isinstance(reason, ssl.SSLCertVerificationError):
         return ChatError(certificate_problem(settings, reason))
     elif isinstance(reason, ssl.SSLError):
-        return ChatError("TLS with %s failed: %s. Is it really an https:// server?"
-                         % (where, reason.reason or describe(reason)))
+        return ChatError("TLS with %s failed (%s): is it really an https:// server? If not, "
+                         "use http:// in %s." % (where, reason.reason or describe(reason),
+                                                 settings.url_name))
     elif isinstance(reason, socket.gaierror):
-        text = ("cannot find the host %s (%s): check the host name in API_URL."
-                % (urllib.parse.urlsplit(settings.base_url).hostname, reason.strerror))
+        text = ("cannot find the host %s (%s): check the host name in %s."
+                % (urllib.parse.urlsplit(settings.base_url).hostname, reason.strerror,
+                   settings.url_name))
     elif isinstance(reason, ConnectionRefusedError):
         text = ("cannot connect to %s: connection refused. Ollama does not seem to run "
-                "there.\n  Start it with `ollama serve` (or the Ollama app), or fix API_URL."
-                % where)
+                "there.\n  Start it with `ollama serve` (or the Ollama app), or fix %s."
+                % (where, settings.url_name))
     elif isinstance(reason, str):  # urllib's own words, e.g. an unknown scheme
         return ChatError("cannot open %s: %s" % (settings.base_url, reason))
     else:
@@ -372,7 +375,7 @@ def certificate_problem(settings, err):
     why = (err.verify_message or err.reason or "unknown reason").rstrip(".")
     if err.verify_code in (62, 64):  # the host name or IP is not the certificate's
         return ("the TLS certificate of %s is for another name (%s): use a name the "
-                "certificate lists in API_URL." % (where, why))
+                "certificate lists in %s." % (where, why, settings.url_name))
     cert_file = settings.environ.get("SSL_CERT_FILE")
     if cert_file and not os.path.isfile(cert_file):
         hint = "SSL_CERT_FILE=%s is set, but there is no such file." % cert_file
@@ -393,9 +396,9 @@ def connection_hints(settings):
         gateway = windows_host_address()
         hints.append(
             "WSL2: Ollama on Windows listens on 127.0.0.1 only by default. Set "
-            "OLLAMA_HOST=0.0.0.0 on Windows and use http://%s:11434 in API_URL, or turn on "
+            "OLLAMA_HOST=0.0.0.0 on Windows and use http://%s:11434 in %s, or turn on "
             "mirrored networking (networkingMode=mirrored in .wslconfig)."
-            % (gateway or "<Windows host IP from `ip route show default`>"))
+            % (gateway or "<Windows host IP from `ip route show default`>", settings.url_name))
     env_host = settings.environ.get("OLLAMA_HOST", "").strip()
     if env_host:
         try:
@@ -403,8 +406,9 @@ def connection_hints(settings):
         except ConfigError:
             differs = True
         if differs:
-            hints.append("OLLAMA_HOST is set to %r, but this script uses API_URL (%s); "
-                         "edit API_URL to use that address." % (env_host, settings.base_url))
+            hints.append("OLLAMA_HOST is set to %r, but this script uses %s (%s); "
+                         "edit %s to use that address."
+                         % (env_host, settings.url_name, settings.base_url, settings.url_name))
     return hints
 
 
@@ -437,7 +441,7 @@ def silence_error(settings, when):
 
 
 STATUS_HINTS = {
-    405: "API_URL does not seem to point at Ollama's API.",
+    405: "the URL does not seem to point at Ollama's API.",
     413: "the conversation is larger than a proxy in between accepts "
          "(nginx: client_max_body_size).",
     429: "too many requests: wait a moment and try again.",
@@ -458,16 +462,17 @@ def http_error(settings, path, err):
     if 300 <= status < 400:
         return ChatError("%s: the server redirects to %s. Redirects are not followed (the key "
                          "must not travel elsewhere): if that address is right, put it in "
-                         "API_URL." % (origin, err.headers.get("Location", "?")[:200]), status)
+                         "%s." % (origin, err.headers.get("Location", "?")[:200], settings.url_name), status)
     lines = ["%s%s" % (origin, ": " + server_text if server_text else "")]
     if status in (401, 403):
         lines.append(key_hint(settings, status))
     elif status == 404 and path == "/api/chat" and "not found" in server_text and is_json:
         return model_missing_error(settings, server_text)
     elif status == 404:
-        lines.append("no Ollama API at %s%s: check API_URL." % (settings.base_url, path))
+        lines.append("no Ollama API at %s%s: check %s."
+                     % (settings.base_url, path, settings.url_name))
     elif status == 400 and "HTTPS port" in server_text and settings.base_url.startswith("http:"):
-        lines.append("use https:// in API_URL.")
+        lines.append("use https:// in %s." % settings.url_name)
     elif status == 400 and "does not support thinking" in server_text:
         lines.append("set THINK = None (or False) for this model.")
     elif status in STATUS_HINTS:
@@ -909,8 +914,8 @@ def stream_reply(settings, display, body, label=None):
         display.done_thinking()
     display.end_line()
     if reply.final is None and not reply.chat_seen:
-        raise ChatError("%s answered, but not with an Ollama chat stream: is API_URL "
-                        "pointing at Ollama (port 11434)?" % settings.chat_url)
+        raise ChatError("%s answered, but not with an Ollama chat stream: is %s "
+                        "pointing at Ollama (port 11434)?" % (settings.chat_url, settings.url_name))
     if reply.final is None:
         raise ChatError("the stream from %s ended before the reply was finished; "
                         "the reply is incomplete." % settings.host_port)
@@ -939,9 +944,9 @@ def few_warnings(warn, limit=MAX_LINE_WARNINGS):
 def check_stream_type(settings, response):
     content_type = response.headers.get("Content-Type", "")
     if "html" in content_type:
-        raise ChatError("%s answered with a web page, not an Ollama chat stream: is API_URL "
+        raise ChatError("%s answered with a web page, not an Ollama chat stream: is %s "
                         "pointing at Ollama itself (port 11434), not a web UI?"
-                        % settings.chat_url)
+                        % (settings.chat_url, settings.url_name))
 
 
 def show_chunk(settings, display, chunk, reply, label):
@@ -1329,8 +1334,8 @@ def argument_type(check):
     def convert(text):
         try:
             return check(text)
-        except ConfigError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
+        except ConfigError as err:  # argparse names the flag itself
+            raise argparse.ArgumentTypeError(re.sub(r"^--[a-z]+ ", "", str(err))) from None
     convert.__name__ = check.__name__
     return convert
 
@@ -1419,6 +1424,8 @@ def settings_from(args):
              "show_thinking": False if args.hide_thinking else None}
     settings = Settings.from_constants(**{k: v for k, v in flags.items() if v is not None})
     settings.verbose = args.verbose
+    if args.url:
+        settings.url_name = "--url"
     return settings
 
 
@@ -1426,7 +1433,7 @@ def run(args, settings, display):
     if args.list:
         return list_models(settings, display)
     if args.check:
-        return run_check(settings, display, "--url" if args.url else "API_URL")
+        return run_check(settings, display, settings.url_name)
     conversation = Conversation(settings, display, save_path=args.save or args.resume)
     if args.resume:
         conversation.load(args.resume)

@@ -202,6 +202,13 @@ class ConnectionTest(ScriptTest):
         self.assertIn("ollama serve", err)
         self.assertLessEqual(len(err.splitlines()), 3)
 
+    def test_messages_name_the_flag_when_the_url_came_from_it(self):
+        port = self.closed_port()
+        code, _, err = self.run_script("-u", "127.0.0.1:%d" % port, "hi")
+        self.assertCleanFailure(code, err)
+        self.assertIn("or fix --url.", err)
+        self.assertNotIn("API_URL", err)
+
     def test_ollama_host_that_differs_is_mentioned(self):
         port = self.closed_port()
         code, _, err = self.run_script(constants={"API_URL": "http://127.0.0.1:%d" % port},
@@ -218,6 +225,7 @@ class ConnectionTest(ScriptTest):
         code, _, err = self.run_script(constants={"API_URL": self.server.url.replace("http:", "https:")})
         self.assertCleanFailure(code, err)
         self.assertIn("TLS with 127.0.0.1:%d failed" % self.server.port, err)
+        self.assertIn("use http:// in API_URL", err)
 
 
 class ConfigErrorTest(ScriptTest):
