@@ -629,9 +629,15 @@ def is_terminal(stream):
         return False
 
 
+def ansi_terminal(stream, environ):
+    """A terminal that understands escape codes (the old Windows console shows them)."""
+    if not is_terminal(stream) or environ.get("TERM") == "dumb":
+        return False
+    return os.name != "nt" or "WT_SESSION" in environ or "TERM" in environ
+
+
 def wants_color(stream, environ):
-    return (is_terminal(stream) and not environ.get("NO_COLOR")
-            and environ.get("TERM") != "dumb")
+    return ansi_terminal(stream, environ) and not environ.get("NO_COLOR")
 
 
 class Style:
@@ -703,7 +709,7 @@ class Display:
         self.paint = Style(color and wants_color(self.out, environ))
         self.paint_err = Style(color and wants_color(self.err, environ))
         self.lock = threading.Lock()
-        self.spinner = Spinner(self.err, self.lock) if is_terminal(self.err) else None
+        self.spinner = Spinner(self.err, self.lock) if ansi_terminal(self.err, environ) else None
         self.mid_line = False  # stdout holds an unfinished line
         self.thinking_shown = False
 
