@@ -50,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -104,6 +105,7 @@ class Settings:
         self.environ = environ
         self.verbose = False  # -v: statistics after each reply
         self.url_name = "API_URL"  # or "--url": what the messages tell the user to fix
+        self.timeout_name = "TIMEOUT"  # or "--timeout"
 
     @classmethod
     def from_constants(cls, environ=None, **overrides):
@@ -209,7 +211,8 @@ def check_text(name, value, empty=False, spaces=True):
 
 
 def check_seconds(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or value != value or value == float("inf")):
         raise ConfigError("%s must be a number of seconds, not %r" % (name, value))
     if value <= 0:
         raise ConfigError("%s must be more than 0 seconds, not %r" % (name, value))
@@ -434,10 +437,14 @@ def windows_host_address(path="/proc/net/route"):
 
 
 def silence_error(settings, when):
+    if settings.timeout_name == "TIMEOUT":
+        fix = "raise TIMEOUT at the top of ollama_chat.py"
+    else:
+        fix = "give a larger %s" % settings.timeout_name
     return ChatError(
-        "no data from %s for %g s (TIMEOUT) %s; gave up.\n  A large model can take "
-        "minutes to load: raise TIMEOUT at the top of ollama_chat.py if it needs more."
-        % (settings.host_port, settings.timeout, when))
+        "no data from %s for %g s (%s) %s; gave up.\n  A large model can take "
+        "minutes to load: %s if it needs more."
+        % (settings.host_port, settings.timeout, settings.timeout_name, when, fix))
 
 
 STATUS_HINTS = {
@@ -1074,34 +1081,30 @@ class PullProgress:
         self.display = display
         self.redraw = display.spinner is not None
         self.status = None
-        self.step = -1  # the last quarter reported on plain output
-        self.speed_mark = None  # (time, completed) for the speed
+        self.quarter = -1  # the last quarter of a layer told on plain output
+        self.speed_mark = (0.0, 0)  # (time, bytes) when the layer began
 
     def update(self, item):
         status = str(item.get("status", ""))
         total, done = item.get("total"), item.get("completed") or 0
+        new_status, self.status = status != self.status, status
         if not (isinstance(total, (int, float)) and total > 0):
-            self.show(status, None)
+            if self.redraw:
+                self.display.status_line(status)
+            elif new_status:
+                self.display.message("", status)
             return
-        fraction = min(done / total, 1.0)
         now = time.monotonic()
-        if status != self.status or self.speed_mark is None:
-            self.speed_mark, self.step = (now, done), -1
-        speed = (done - self.speed_mark[1]) / max(now - self.speed_mark[0], 1e-6)
-        text = "%s %3d%% %s/%s" % (status, fraction * 100, human_size(done), human_size(total))
+        if new_status:
+            self.speed_mark, self.quarter = (now, done), -1
+        text = "%s %3d%% %s/%s" % (status, min(done / total, 1) * 100,
+                                   human_size(done), human_size(total))
         if self.redraw:
-            self.show(status, text + " %s/s" % human_size(speed))
-        elif int(fraction * 4) > self.step:
-            self.step = int(fraction * 4)
-            self.show(None, text)
-
-    def show(self, status, text):
-        if self.redraw:
-            self.display.status_line(text or status)
-        elif status != self.status or status is None:
-            self.display.message("", text or status)
-        if status is not None:
-            self.status = status
+            speed = (done - self.speed_mark[1]) / max(now - self.speed_mark[0], 1e-3)
+            self.display.status_line("%s %s/s" % (text, human_size(speed)))
+        elif min(done * 4 // total, 4) > self.quarter:
+            self.quarter = min(done * 4 // total, 4)
+            self.display.message("", text)
 
     def finish(self):
         if self.redraw:
@@ -1184,7 +1187,7 @@ class Repl:
         self.stdin = stdin or sys.stdin
         self.editing = is_terminal(self.stdin) and is_terminal(display.out)
         self.last_prompt = None  # what /retry sends again
-        self.last_failed = False
+        self.replaceable = False  # the history ends with last_prompt's reply
 
     def run(self, first=None):
         if self.editing:
@@ -1203,24 +1206,26 @@ class Repl:
                 self.display.end_line()
                 return 0
             if text.startswith("/") and "\n" not in text:
-                if self.command(text) == "quit":
-                    return 0
+                try:
+                    if self.command(text) == "quit":
+                        return 0
+                except ChatError as err:  # a bad /model name, a file that won't load
+                    self.display.error(str(err))
             elif text.strip():
                 self.send(text)
 
     def send(self, text, again=False):
         self.last_prompt = text
+        self.replaceable = again  # a failed /retry leaves the old reply to replace
         try:
             self.conversation.ask(text, again=again)
-            self.last_failed = False
+            self.replaceable = True
         except KeyboardInterrupt:
-            self.last_failed = True
             self.display.stop_waiting()
             self.display.end_line()
             self.display.message("", "reply stopped; nothing of it kept (/retry sends the "
                                      "message again)", "yellow")
         except ChatError as err:
-            self.last_failed = True
             self.display.end_line()
             self.display.error(str(err))
         if self.editing:
@@ -1262,6 +1267,7 @@ class Repl:
             say(REPL_HELP)
         elif name == "/clear":
             self.conversation.messages = []
+            self.replaceable = False
             say("Cleared the conversation (the system prompt stays).")
         elif name == "/model":
             if argument:
@@ -1273,12 +1279,13 @@ class Repl:
         elif name in ("/save", "/load") and not argument:
             self.display.error("%s needs a file name: %s FILE" % (name, name))
         elif name == "/save":
-            self.guarded(self.conversation.save, argument)
+            self.conversation.save(argument)
             say("Saved %d messages to %s." % (len(self.conversation.messages), argument))
         elif name == "/load":
-            if self.guarded(self.conversation.load, argument):
-                say("Loaded %d messages (model %s) from %s." % (
-                    len(self.conversation.messages), settings.model, argument))
+            self.conversation.load(argument)
+            self.replaceable = False
+            say("Loaded %d messages (model %s) from %s." % (
+                len(self.conversation.messages), settings.model, argument))
         elif name == "/retry":
             self.retry()
         else:
@@ -1289,18 +1296,7 @@ class Repl:
         if self.last_prompt is None:
             self.say("Nothing to retry yet.")
             return
-        messages = self.conversation.messages
-        again = (not self.last_failed and len(messages) >= 2
-                 and messages[-2] == {"role": "user", "content": self.last_prompt})
-        self.send(self.last_prompt, again=again)
-
-    def guarded(self, action, argument):
-        try:
-            action(argument)
-            return True
-        except ChatError as err:
-            self.display.error(str(err))
-            return False
+        self.send(self.last_prompt, again=self.replaceable)
 
     def say(self, text):
         self.display.message("", text, "dim")
@@ -1432,6 +1428,8 @@ def settings_from(args):
     settings.verbose = args.verbose
     if args.url:
         settings.url_name = "--url"
+    if args.timeout:
+        settings.timeout_name = "--timeout"
     return settings
 
 
@@ -1443,8 +1441,10 @@ def run(args, settings, display):
     conversation = Conversation(settings, display, save_path=args.save or args.resume)
     if args.resume:
         conversation.load(args.resume)
-        if args.model:
+        if args.model:  # the flags win over the file
             settings.model = args.model
+        if args.system is not None:
+            settings.system = args.system
     if args.pull:
         ensure_model(settings, display)
     if args.interactive:
@@ -1469,16 +1469,16 @@ def main(argv=None):
         return run(args, settings, display)
     except ChatError as err:
         display.end_line()
-        display.error(str(err))
         if args.debug:
-            raise
+            traceback.print_exc()
+        display.error(str(err))
         return err.exit_code
     except KeyboardInterrupt:
         display.stop_waiting()
         display.end_line()
-        display.message(PROG + ": ", "interrupted", "yellow")
         if args.debug:
-            raise
+            traceback.print_exc()
+        display.message(PROG + ": ", "interrupted", "yellow")
         return 130
     except BrokenPipeError:
         silence_stdout()
