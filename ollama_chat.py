@@ -65,6 +65,7 @@ DEMO_PROMPTS = (
 THINK_LEVELS = ("low", "medium", "high")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
+MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
 
 
 # --- Errors ----------------------------------------------------------------
@@ -216,6 +217,8 @@ def check_seconds(name, value):
         raise ConfigError("%s must be a number of seconds, not %r" % (name, value))
     if value <= 0:
         raise ConfigError("%s must be more than 0 seconds, not %r" % (name, value))
+    if value > MAX_SECONDS:
+        raise ConfigError("%s must be at most %d seconds, not %r" % (name, MAX_SECONDS, value))
     return float(value)
 
 
@@ -833,6 +836,7 @@ class Conversation:
 
     def ask(self, text, again=False):
         """One turn; with again=True, a new reply to the last message replaces the old one."""
+        check_utf8(text)
         history = self.messages[:-2] if again else self.messages
         turn = history + [{"role": "user", "content": text}]
         reply = stream_reply(self.settings, self.display, self.request_body(turn), self.label)
@@ -851,6 +855,15 @@ class Conversation:
         self.settings.model = data["model"]
         self.settings.system = data.get("system", "")
         self.messages = data["messages"]
+
+
+def check_utf8(text):
+    """Text read with surrogateescape (stdin, arguments) may hold bytes that are not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError("the message is not UTF-8 text (a file in Shift_JIS or another "
+                          "encoding?): convert it first, e.g. iconv -f SHIFT_JIS -t UTF-8") from None
 
 
 def write_atomically(path, text):
@@ -895,7 +908,7 @@ def conversation_problem(data):
     if data.get("version") != 1:
         return "version %r, this ollama_chat reads version 1" % (data.get("version"),)
     model = data.get("model")
-    if not isinstance(model, str) or not model.strip() or " " in model:
+    if not isinstance(model, str) or not model or any(c.isspace() for c in model):
         return "no valid model name"
     if not isinstance(data.get("system", ""), str):
         return "the system prompt is not text"
