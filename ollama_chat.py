@@ -1280,7 +1280,7 @@ class Repl:
             say(REPL_HELP)
         elif name == "/clear":
             self.conversation.messages = []
-            self.replaceable = False
+            self.last_prompt, self.replaceable = None, False
             say("Cleared the conversation (the system prompt stays).")
         elif name == "/model":
             if argument:
@@ -1296,7 +1296,7 @@ class Repl:
             say("Saved %d messages to %s." % (len(self.conversation.messages), argument))
         elif name == "/load":
             self.conversation.load(argument)
-            self.replaceable = False
+            self.last_prompt, self.replaceable = None, False
             say("Loaded %d messages (model %s) from %s." % (
                 len(self.conversation.messages), settings.model, argument))
         elif name == "/retry":
@@ -1471,6 +1471,8 @@ def run(args, settings, display):
 def main(argv=None):
     """Run the command line; return the exit code."""
     parser = build_parser()
+    if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 reach check_utf8
+        sys.stdin.reconfigure(errors="surrogateescape")
     try:
         args = parse_args(parser, argv)
     except KeyboardInterrupt:  # while reading a prompt from stdin

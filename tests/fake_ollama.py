@@ -147,6 +147,7 @@ class FakeOllama:
 
     def __init__(self, models=(MODEL,), version="0.12.6", tls=None):
         self.models = list(models)
+        self._first_models = list(models)
         self.version = version
         self.requests = []
         self._scripts = {}
@@ -194,6 +195,7 @@ class FakeOllama:
         with self._lock:
             del self.requests[:]
             self._scripts.clear()
+            self.models = list(self._first_models)
 
     def script(self, path, *replies):
         """Answer the next requests to path with these replies, in order."""

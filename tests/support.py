@@ -42,11 +42,21 @@ def clean_env(**extra):
 
 
 class ScriptTest(unittest.TestCase):
-    """Runs the real script in a subprocess against a fresh fake Ollama."""
+    """Runs the real script in a subprocess against a fake Ollama.
+
+    One fake serves the whole class (stopping one waits for its poll), made
+    like new before each test.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.shared_server = FakeOllama().start()
+        cls.addClassCleanup(cls.shared_server.stop)
 
     def setUp(self):
-        self.server = FakeOllama().start()
-        self.addCleanup(self.server.stop)
+        self.server = self.shared_server
+        self.server.reset()
         self.tmp = tempfile.mkdtemp(prefix="ollama_chat_test_")
         self.addCleanup(shutil.rmtree, self.tmp, True)
 

@@ -1,11 +1,10 @@
 """The two-turn demo, run as a user runs it: the real script in a subprocess."""
 
 import datetime
-import json
 import unittest
 
 from support import ScriptTest
-from fake_ollama import Reply, chat_chunks, merged, split_every, ndjson, final_chunk
+from fake_ollama import Reply, chat_chunks, merged, split_every
 
 FIRST = "私の名前は太郎です。私の名前を覚えてください。"
 SECOND = "今何時ですか？ また、私の名前は何でしたか？"

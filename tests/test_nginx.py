@@ -21,7 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
-from fake_ollama import FakeOllama, Reply, chat_chunks  # noqa: E402
+from fake_ollama import Reply, chat_chunks  # noqa: E402
 
 
 def find_program(name):
@@ -242,8 +242,7 @@ class BehindNginx(support.ScriptTest):
         cls.ca_file = make_certificates(cls.nginx_dir)
         cls.key = "sk-test-" + secrets.token_hex(16)
 
-        cls.ollama = FakeOllama().start()
-        cls.addClassCleanup(cls.ollama.stop)
+        cls.ollama = cls.shared_server
         closed = socket.socket()  # bound but never listening: connections are refused
         closed.bind(("127.0.0.1", 0))
         cls.addClassCleanup(closed.close)
@@ -255,12 +254,6 @@ class BehindNginx(support.ScriptTest):
                                 keyed_port=cls.keyed_port, untrusted_port=cls.untrusted_port,
                                 buffered_port=cls.buffered_port, dead_port=cls.dead_port)
         cls.addClassCleanup(stop_nginx, cls.nginx)
-
-    def setUp(self):  # not ScriptTest's: the fake Ollama behind nginx is shared
-        self.server = self.ollama
-        self.server.reset()
-        self.tmp = tempfile.mkdtemp(prefix="ollama_chat_test_")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
 
     def demo(self, url, env=None, **constants):
         """Run the two-turn demo against url; return (exit code, stdout, stderr)."""

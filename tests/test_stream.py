@@ -2,7 +2,6 @@
 
 import contextlib
 import io
-import json
 import random
 import unittest
 import urllib.request
