@@ -39,7 +39,6 @@ SHOW_THINKING = True  # 思考過程を stderr に薄く表示する / show thin
 
 import argparse
 import datetime
-import difflib
 import http.client
 import json
 import os
@@ -47,10 +46,8 @@ import re
 import socket
 import ssl
 import sys
-import tempfile
 import threading
 import time
-import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -66,6 +63,8 @@ THINK_LEVELS = ("low", "medium", "high")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
+TEXT_SLICE = 1 << 20  # characters of a long text encoded at once
+JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 # --- Errors ----------------------------------------------------------------
@@ -287,10 +286,12 @@ def build_opener(settings):
     """An opener for http and https only that bypasses proxies unless USE_PROXY."""
     opener = urllib.request.OpenerDirector()
     proxies = None if settings.use_proxy else {}
-    for handler in (urllib.request.ProxyHandler(proxies),
-                    _HTTPHandler(settings.timeout), _HTTPSHandler(settings.timeout),
-                    _NoRedirects(), urllib.request.HTTPDefaultErrorHandler(),
-                    urllib.request.HTTPErrorProcessor(), urllib.request.UnknownHandler()):
+    handlers = [urllib.request.ProxyHandler(proxies), _HTTPHandler(settings.timeout),
+                _NoRedirects(), urllib.request.HTTPDefaultErrorHandler(),
+                urllib.request.HTTPErrorProcessor(), urllib.request.UnknownHandler()]
+    if settings.base_url.startswith("https:"):  # its TLS context costs 20 ms on 3.12+
+        handlers.append(_HTTPSHandler(settings.timeout))
+    for handler in handlers:
         opener.add_handler(handler)
     return opener
 
@@ -301,7 +302,7 @@ def open_api(settings, path, body=None):
                "User-Agent": "ollama_chat/" + __version__}
     if body is not None:
         headers["Content-Type"] = "application/json"
-        body = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        body = json_bytes(body)
     if settings.key:
         headers["Authorization"] = "Bearer " + settings.key
     request = urllib.request.Request(settings.base_url + path, body, headers)
@@ -317,6 +318,16 @@ def open_api(settings, path, body=None):
     except (http.client.HTTPException, OSError) as err:
         raise ChatError("the connection to %s failed before an answer: %s"
                         % (settings.host_port, describe(err))) from err
+
+
+def json_bytes(value):
+    """json.dumps(value, ensure_ascii=False) in UTF-8, encoded a slice at a time: a
+    long reply in the history is not held as text and bytes of three times its size."""
+    parts = []
+    for piece in JSON_ENCODER.iterencode(value):
+        for start in range(0, len(piece), TEXT_SLICE):
+            parts.append(piece[start:start + TEXT_SLICE].encode("utf-8"))
+    return b"".join(parts)
 
 
 def get_json(settings, path, body=None):
@@ -572,6 +583,8 @@ def closest_first(wanted, names):
     >>> closest_first("llama3", ["qwen2.5:7b", "llama3.1:latest", "mistral:latest"])
     ['llama3.1:latest', 'mistral:latest', 'qwen2.5:7b']
     """
+    import difflib  # here, not at the top: only this rare message needs it
+
     def likeness(name):
         return difflib.SequenceMatcher(None, wanted.lower(), name.lower()).ratio()
     return sorted(names, key=likeness, reverse=True)
@@ -580,34 +593,101 @@ def closest_first(wanted, names):
 # --- Reading the NDJSON stream -----------------------------------------------
 
 def read_ndjson(settings, response, warn):
-    """Yield each JSON object of an NDJSON stream as soon as its line is complete.
+    """Yield each JSON object of an NDJSON stream as soon as its line is complete."""
+    for batch in read_batches(settings, response, warn):
+        yield from batch
 
-    Lines may arrive cut anywhere (even inside a UTF-8 character) or several in
-    one piece; a line that is not a JSON object is reported through warn() and
-    skipped.
+
+def read_batches(settings, response, warn):
+    """Yield, for each read, the JSON objects of the lines it completed.
+
+    A read hands over everything that has arrived, so a fast stream comes in
+    large batches and a slow one line by line. Lines may arrive cut anywhere
+    (even inside a UTF-8 character) or several in one piece; a line that is not
+    a JSON object is reported through warn() and skipped.
     """
     pending = bytearray()
-    while True:
-        data = read_some(settings, response)
-        if not data:
-            break
+    for data in arrivals(settings, response):
         pending += data
         if b"\n" not in data:
             continue
         *lines, rest = pending.split(b"\n")
         pending = bytearray(rest)
-        for line in lines:
-            item = parse_line(line, warn)
-            if item is not None:
-                yield item
-    item = parse_line(pending, warn)
+        texts = [decode_line(line, warn) for line in lines]
+        del lines  # a long line is held once, as text, while it is parsed
+        batch = [item for item in (parse_text(text, warn) for text in texts)
+                 if item is not None]
+        if batch:
+            yield batch
+    item = parse_text(decode_line(pending, warn), warn)
     if item is not None:
-        yield item
+        yield [item]
 
 
-def read_some(settings, response):
+def arrivals(settings, response):
+    """Yield the body's bytes as they arrive: each piece is all that has arrived.
+
+    HTTPResponse.read1() stops at the end of an HTTP chunk, and Ollama sends one
+    chunk per line, so a chunked body is read from the socket's buffer and
+    de-chunked here: a burst of lines then costs one read, not one per line.
+    """
+    if not getattr(response, "chunked", False) or getattr(response, "fp", None) is None:
+        while True:
+            data = read_some(settings, response)
+            if not data:
+                return
+            yield data
+    chunks = Dechunker()
+    while not chunks.done:
+        data = read_some(settings, response.fp, chunks)
+        if data:
+            yield data
+
+
+class Dechunker:
+    """The data of an HTTP/1.1 chunked body, from its raw bytes as they arrive."""
+
+    def __init__(self):
+        self.raw = b""  # bytes not yet taken apart: a part of a size line
+        self.left = 0  # bytes of the current chunk still to come: data, then CRLF
+        self.done = False  # the last (zero-size) chunk has come
+
+    def feed(self, data):
+        """The chunk data in data; http.client's errors for a broken body."""
+        if not data:
+            raise http.client.IncompleteRead(b"")  # cut before the last chunk
+        raw = self.raw + data if self.raw else data
+        out, at, end = [], 0, len(raw)
+        while at < end and not self.done:
+            if self.left:
+                taken = min(self.left, end - at)
+                if self.left > 2:  # data, not its CRLF
+                    out.append(raw[at:at + min(taken, self.left - 2)])
+                self.left -= taken
+                at += taken
+                continue
+            eol = raw.find(b"\n", at, at + 65537)
+            if eol < 0:
+                if end - at > 65536:
+                    raise http.client.LineTooLong("chunk size")
+                break
+            try:
+                size = int(raw[at:eol].split(b";", 1)[0], 16)
+            except ValueError:
+                size = -1
+            if size < 0:
+                raise http.client.IncompleteRead(b"")  # as http.client says it
+            self.done = size == 0
+            self.left = size + 2 if size else 0
+            at = eol + 1
+        self.raw = raw[at:]
+        return b"".join(out)
+
+
+def read_some(settings, response, chunks=None):
     try:
-        return response.read1(65536)
+        data = response.read1(65536)
+        return data if chunks is None else chunks.feed(data)
     except socket.timeout as err:
         raise silence_error(settings, "in the middle of the reply") from err
     except (http.client.HTTPException, OSError) as err:
@@ -615,17 +695,29 @@ def read_some(settings, response):
                         "the reply is incomplete." % (settings.host_port, describe(err))) from err
 
 
-def parse_line(line, warn):
-    line = line.strip()
-    if not line:
-        return None
+def decode_line(line, warn):
+    """A line's text without the spaces around it, or None."""
+    if line[:1].isspace() or line[-1:].isspace():
+        line = line.strip()  # a copy: only when there is something to strip
     try:
-        item = json.loads(line.decode("utf-8"))
-    except ValueError as err:  # bad JSON or bad UTF-8
+        return line.decode("utf-8") if line else None
+    except ValueError as err:  # bad UTF-8
         warn("skipped a line that is not valid JSON (%s): %r" % (str(err)[:80], bytes(line[:60])))
         return None
+
+
+def parse_text(text, warn):
+    """The JSON object on one line, or None after a warning."""
+    if text is None:
+        return None
+    try:
+        item = json.loads(text)
+    except ValueError as err:
+        warn("skipped a line that is not valid JSON (%s): %r"
+             % (str(err)[:80], text[:60].encode("utf-8")[:60]))
+        return None
     if not isinstance(item, dict):
-        warn("skipped a line that is not a JSON object: %r" % bytes(line[:60]))
+        warn("skipped a line that is not a JSON object: %r" % text[:60].encode("utf-8")[:60])
         return None
     return item
 
@@ -729,13 +821,21 @@ class Display:
         self.out.flush()
 
     def write(self, text):
-        self.out.write(text)
-        self.out.flush()
+        """Reply text: on screen at the next flush(), which the stream does per batch."""
+        if len(text) <= TEXT_SLICE:
+            self.out.write(text)
+        else:  # a huge token, encoded bit by bit
+            for start in range(0, len(text), TEXT_SLICE):
+                self.out.write(text[start:start + TEXT_SLICE])
         self.mid_line = not text.endswith("\n")
+
+    def flush(self):
+        self.out.flush()
 
     def end_line(self):
         if self.mid_line:
             self.write("\n")
+        self.out.flush()
 
     def wait(self, label):
         if self.spinner:
@@ -747,6 +847,7 @@ class Display:
 
     def thinking(self, text):
         self.stop_waiting()
+        self.out.flush()  # what came before it in the stream, first
         if not self.thinking_shown:
             self.thinking_shown = True
             self.err.write(self.paint_err("Thinking...", "dim") + "\n")
@@ -761,6 +862,7 @@ class Display:
 
     def message(self, prefix, text, *style):
         """A line on stderr, over the waiting indicator if one is drawn."""
+        self.out.flush()  # reply text written before it shows first
         with self.lock:
             if self.spinner:
                 self.spinner.clear()
@@ -868,6 +970,7 @@ def check_utf8(text):
 
 def write_atomically(path, text):
     """Write a file whole or not at all: a temporary file beside it, then a rename."""
+    import tempfile  # here, not at the top: only --save needs it
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=".ollama_chat.", suffix=".tmp")
@@ -929,13 +1032,12 @@ def stream_reply(settings, display, body, label=None):
         with open_api(settings, "/api/chat", body) as response:
             check_stream_type(settings, response)
             reply = Reply()
-            for chunk in read_ndjson(settings, response, few_warnings(display.warn)):
-                if show_chunk(settings, display, chunk, reply, label):
-                    label = None
-                if chunk.get("done") is True:
-                    reply.final = chunk
+            for batch in read_batches(settings, response, few_warnings(display.warn)):
+                label = show_batch(settings, display, batch, reply, label)
+                if reply.final is not None:
                     break
     finally:
+        display.flush()
         display.stop_waiting()
         display.done_thinking()
     display.end_line()
@@ -973,6 +1075,18 @@ def check_stream_type(settings, response):
         raise ChatError("%s answered with a web page, not an Ollama chat stream: is %s "
                         "pointing at Ollama itself (port 11434), not a web UI?"
                         % (settings.chat_url, settings.url_name))
+
+
+def show_batch(settings, display, batch, reply, label):
+    """Render the chunks of one read, then show them at once; return the label left."""
+    for chunk in batch:
+        if show_chunk(settings, display, chunk, reply, label):
+            label = None
+        if chunk.get("done") is True:
+            reply.final = chunk
+            break
+    display.flush()
+    return label
 
 
 def show_chunk(settings, display, chunk, reply, label):
@@ -1485,19 +1599,24 @@ def main(argv=None):
     except ChatError as err:
         display.end_line()
         if args.debug:
-            traceback.print_exc()
+            print_traceback()
         display.error(str(err))
         return err.exit_code
     except KeyboardInterrupt:
         display.stop_waiting()
         display.end_line()
         if args.debug:
-            traceback.print_exc()
+            print_traceback()
         display.message(PROG + ": ", "interrupted", "yellow")
         return 130
     except BrokenPipeError:
         silence_stdout()
         return 141
+
+
+def print_traceback():
+    import traceback  # here, not at the top: only --debug needs it
+    traceback.print_exc()
 
 
 def silence_stdout():
