@@ -2,9 +2,10 @@
 """bench.py - how fast ollama_chat.py streams, beside curl, the original sample
 and the official `ollama` Python client, all against the fake Ollama of tests/.
 
-    python3 bench/bench.py              # full run (about 3 minutes on 2 cores)
+    python3 bench/bench.py              # full run (about 2 minutes on 2 cores)
     python3 bench/bench.py --quick      # small sizes, one round (well under a minute)
     python3 bench/bench.py --json PATH  # where the figures go (default bench/results.json)
+    python3 bench/bench.py --also /tmp/patched.py   # a candidate, side by side
 
 What it measures, each program run as a subprocess whose stdout is a pipe this
 script drains:
@@ -54,9 +55,9 @@ VOCABULARY = ("こんにちは", "、", "太郎", "さん", "。", " The", " cur
               " 14", ":", "05", ".", " Your", " name", " is", " Taro", "!", "\n")
 
 FULL = dict(rounds=5, tokens=100000, latency_tokens=200, gap=0.003, big_mb=30,
-            short_tokens=30, timeout=180)
+            short_tokens=30, starts=4, timeout=180)
 QUICK = dict(rounds=1, tokens=2000, latency_tokens=50, gap=0.003, big_mb=3,
-             short_tokens=30, timeout=60)
+             short_tokens=30, starts=1, timeout=60)
 
 TARGETS = {"sample_throughput_ratio": 1.2, "official_throughput_ratio": 3.0,
            "latency_p50_ms_over_curl": 0.1, "latency_p99_ms_over_curl": 0.5,
@@ -114,6 +115,7 @@ class BenchHandler(fake_ollama._Handler):
         self.send_header("Date", self.date_time_string())
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")  # it does close: no client reuses it
         self.end_headers()
         self.wfile.flush()
         clock, write = time.perf_counter, self.wfile.write  # unbuffered: one send each
@@ -180,7 +182,8 @@ class StampedStream:
         self.numbers = list(range(first, first + count))
         tokens = [" [%06d]" % n for n in self.numbers]
         lines = token_lines(tokens)
-        self.timed = list(zip(self.numbers, map(frame, lines))) + [(None, frame(final_line(count)))]
+        self.timed = list(zip(self.numbers, map(frame, lines)))
+        self.timed.append((None, frame(final_line(count))))
         self.gap = gap
 
     def reply(self):
@@ -297,22 +300,31 @@ def read_stamped(fd):
 
 def check(outcome, name, what):
     if outcome.code != 0:
-        tail = outcome.err.strip()[-600:]
+        tail = " | ".join(outcome.err.strip().splitlines()[-2:])[-300:]
         raise RunFailed("%s exited %d during %s: %s" % (name, outcome.code, what, tail))
 
 
 # --- The programs -------------------------------------------------------------
 
 class Program:
-    """A demo client: argv, and whether it takes part."""
+    """A demo client: argv (None when it cannot run, and note says why)."""
 
-    def __init__(self, name, argv, note=None):
+    def __init__(self, name, argv, note=None, script=False, source=None):
         self.name, self.argv, self.note = name, argv, note
+        self.script, self.source = script, source  # a copy of some ollama_chat.py
+        self.heading = HEADINGS.get(name, name)
 
 
-def client_program(tmp, url):
-    path = support.configure(os.path.join(tmp, "ollama_chat.py"), API_URL=url + "/api/chat")
-    return Program("ollama_chat", [sys.executable, path])
+def client_program(tmp, url, script, name="ollama_chat"):
+    """A copy of the script with API_URL pointing at the fake, as a user edits it."""
+    folder = os.path.join(tmp, name)
+    os.makedirs(folder)
+    support.SCRIPT = script  # configure() copies support.SCRIPT
+    path = support.configure(os.path.join(folder, "ollama_chat.py"), API_URL=url + "/api/chat")
+    program = Program(name, [sys.executable, path], script=True, source=script)
+    if name != "ollama_chat":
+        program.heading = os.path.basename(script)
+    return program
 
 
 def sample_program(tmp, url, seed):
@@ -424,7 +436,7 @@ class Bench:
         self.stamped_curl = StampedStream(0, 2 * n, sizes["gap"])
 
     def demo(self, program, replies, read=read_all, what="a demo"):
-        self.server.requests.clear()
+        self.server.reset()
         self.server.script("/api/chat", *replies)
         outcome = run(program.argv, read, self.sizes["timeout"], self.tmp)
         check(outcome, program.name, what)
@@ -449,7 +461,7 @@ class Bench:
 
     def curl_latency(self, argv):
         reply = self.stamped_curl.reply()
-        self.server.requests.clear()
+        self.server.reset()
         self.server.script("/api/chat", reply)
         outcome = run(argv, read_stamped, self.sizes["timeout"], self.tmp)
         check(outcome, "curl", "the latency run")
@@ -504,7 +516,7 @@ METRICS = (  # key, label, unit, digits
     ("rss", "peak memory, short demo", "MB", 1),
     ("big_rss", "peak memory, one %d MB token", "MB", 1),
 )
-COLUMNS = ("ollama_chat", "sample", "official", "curl", "python")
+PEERS = ("sample", "official", "curl", "python")
 HEADINGS = {"ollama_chat": "ollama_chat", "sample": "original sample",
             "official": "official ollama", "curl": "curl -N", "python": "python3 -c pass"}
 
@@ -523,8 +535,9 @@ class Samples:
 
 def one_round(bench, programs, curl, bare, samples, notes):
     """Each measurement for every program in turn (client, sample, official, ...)."""
-    steps = [("throughput", bench.throughput), ("latency", bench.latency),
-             ("overhead", bench.overhead), ("big_rss", bench.big_token)]
+    steps = [("throughput", bench.throughput), ("latency", bench.latency)]
+    steps += [("overhead", bench.overhead)] * bench.sizes["starts"]
+    steps += [("big_rss", bench.big_token)]
     for step, measure in steps:
         if step == "latency" and curl:
             p50, p99 = bench.curl_latency(curl)
@@ -542,7 +555,7 @@ def one_round(bench, programs, curl, bare, samples, notes):
             except RunFailed as err:
                 if program.name == "ollama_chat":
                     raise
-                notes.append("%s: dropped after a failed run: %s" % (program.name, err))
+                notes.append("%s: dropped after a failed run: %s" % (program.heading, err))
                 programs.remove(program)
 
 
@@ -558,7 +571,7 @@ def record(samples, program, step, measure):
         cpu, rss = measure(program)
         samples.add(name, "cpu", cpu)
         samples.add(name, "rss", rss)
-        if name == "ollama_chat":
+        if program.script:
             nosite = Program(name, [program.argv[0], "-S"] + program.argv[1:])
             samples.add(name, "cpu_nosite", measure(nosite)[0])
     else:
@@ -588,34 +601,34 @@ def fmt_compare(metric, value, digits):
     return " (%+.*f)" % (digits, value)
 
 
-def table(samples, sizes):
-    rows = []
-    widths = (30, 13, 23, 23, 20, 20)
-    head = ["metric"] + [HEADINGS[c] for c in COLUMNS]
-    rows.append(head)
+def table(samples, sizes, scripts, headings):
+    """Metrics down, programs across; each peer with how ollama_chat compares to it."""
+    columns = scripts + [c for c in PEERS if c in samples.values]
+    rows = [["metric"] + [headings[c] for c in columns]]
     for metric, label, unit, digits in METRICS:
         if "%d" in label:
             label %= sizes["big_mb"]
         ours = samples.median("ollama_chat", metric)
-        row = ["%s, %s" % (label, unit), fmt(ours, digits)]
-        for column in COLUMNS[1:]:
+        row = ["%s, %s" % (label, unit)]
+        for column in columns:
             theirs = samples.median(column, metric)
-            if theirs is None:
-                row.append("-")
-                continue
-            row.append(fmt(theirs, digits) + fmt_compare(metric, compare(metric, ours, theirs),
+            row.append(fmt(theirs, digits) if column in scripts else
+                       fmt(theirs, digits) + fmt_compare(metric, compare(metric, ours, theirs),
                                                          digits))
         rows.append(row)
+    widths = [32] + [max(13, max(len(r[i]) for r in rows) + 2) for i in range(1, len(rows[0]))]
     lines = ["".join(cell.ljust(w) if i == 0 else cell.rjust(w)
                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
              for row in rows]
     lines.append("(x) = ollama_chat / peer; (+/-) = ollama_chat minus peer. "
                  "Medians of %d round(s)." % sizes["rounds"])
+    lines.append("python -S: both started without site-packages' .pth hooks, which "
+                 "some machines run at every start.")
     return "\n".join(lines)
 
 
-def verdicts(samples):
-    """[(target, value, met or None when not measured)]."""
+def verdicts(samples, column="ollama_chat"):
+    """[{target, value, limit, unit, met (None when not measured)}] for one script."""
     m = samples.median
 
     def over(a, b):
@@ -625,21 +638,21 @@ def verdicts(samples):
         return None if a is None or b is None else a / b
 
     checks = [
-        ("throughput >= 1.2x original sample", ratio(m("ollama_chat", "throughput"),
+        ("throughput >= 1.2x original sample", ratio(m(column, "throughput"),
                                                      m("sample", "throughput")),
          TARGETS["sample_throughput_ratio"], "x"),
-        ("throughput >= 3x official client", ratio(m("ollama_chat", "throughput"),
+        ("throughput >= 3x official client", ratio(m(column, "throughput"),
                                                    m("official", "throughput")),
          TARGETS["official_throughput_ratio"], "x"),
-        ("latency p50 <= curl + 0.1 ms", over(m("ollama_chat", "latency_p50"),
+        ("latency p50 <= curl + 0.1 ms", over(m(column, "latency_p50"),
                                               m("curl", "latency_p50")),
          TARGETS["latency_p50_ms_over_curl"], "ms"),
-        ("latency p99 <= curl + 0.5 ms", over(m("ollama_chat", "latency_p99"),
+        ("latency p99 <= curl + 0.5 ms", over(m(column, "latency_p99"),
                                               m("curl", "latency_p99")),
          TARGETS["latency_p99_ms_over_curl"], "ms"),
-        ("CPU <= python3 -c pass + 40 ms", over(m("ollama_chat", "cpu"), m("python", "cpu")),
+        ("CPU <= python3 -c pass + 40 ms", over(m(column, "cpu"), m("python", "cpu")),
          TARGETS["cpu_ms_over_bare_python"], "ms"),
-        ("one-token reply peak memory < 150 MB", m("ollama_chat", "big_rss"),
+        ("one-token reply peak memory < 150 MB", m(column, "big_rss"),
          TARGETS["big_token_peak_mb"], "MB"),
     ]
     result = []
@@ -657,24 +670,30 @@ def verdicts(samples):
     return result
 
 
-def verdict_lines(checks):
-    lines = ["targets:"]
-    for c in checks:
-        if c["value"] is None:
-            shown, word = "-", "not measured"
-        else:
+def verdict_lines(checks, headings):
+    """One line per target, one column per script measured."""
+    scripts = list(checks)
+    lines = ["%-40s" % "targets" + "".join("%22s" % headings[c] for c in scripts)]
+    for number, first in enumerate(checks[scripts[0]]):
+        cells = []
+        for column in scripts:
+            c = checks[column][number]
+            if c["value"] is None:
+                cells.append("not measured")
+                continue
             shown = ("%.2fx" if c["unit"] == "x" else "%+.3f ms" if c["unit"] == "ms"
                      else "%.1f MB") % c["value"]
-            word = "met" if c["met"] else "MISSED"
-        lines.append("  %-40s %12s  %s" % (c["target"], shown, word))
+            cells.append("%s %s" % (shown, "met" if c["met"] else "MISSED"))
+        lines.append("  %-38s" % first["target"] + "".join("%22s" % cell for cell in cells))
     return "\n".join(lines)
 
 
-def machine(programs):
+def machine(programs, script):
     info = {"python": platform.python_version(), "executable": sys.executable,
             "platform": platform.platform(), "cpus": os.cpu_count(),
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
-    with open(support.SCRIPT, "rb") as f:
+    info["script"] = os.path.abspath(script)
+    with open(script, "rb") as f:
         info["ollama_chat_sha256"] = hashlib.sha256(f.read()).hexdigest()
     try:
         info["git_head"] = subprocess.run(
@@ -699,6 +718,12 @@ def build_parser():
     parser.add_argument("--json", metavar="PATH", default=os.path.join(HERE, "results.json"),
                         help="where to write the figures (default: bench/results.json)")
     parser.add_argument("--rounds", type=int, metavar="N", help="rounds (default 5, quick 1)")
+    parser.add_argument("--script", metavar="PATH", default=support.SCRIPT,
+                        help="the ollama_chat.py to measure (default: the repository's; "
+                             "a patched copy elsewhere, to try a change)")
+    parser.add_argument("--also", metavar="PATH", action="append", default=[],
+                        help="another ollama_chat.py (a patched copy) measured in the same "
+                             "rounds, in a column of its own; may be repeated")
     parser.add_argument("--seed", metavar="PATH", default=SEED,
                         help="the seed markdown holding the original sample")
     parser.add_argument("--no-install", action="store_true",
@@ -713,8 +738,11 @@ def main(argv=None):
         if args.rounds < 1:
             build_parser().error("--rounds must be at least 1")
         sizes["rounds"] = args.rounds
+    for path in [args.script] + args.also:
+        if not os.path.isfile(path):
+            build_parser().error("no such file: %s" % path)
     notes = []
-    started = time.monotonic()
+    started, load = time.monotonic(), os.getloadavg()[0]
     tmp = tempfile.mkdtemp(prefix="ollama_chat_bench_")
     server = start_server()
     try:
@@ -725,26 +753,38 @@ def main(argv=None):
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    checks = verdicts(samples)
-    info = machine(programs)
-    print("ollama_chat bench (%s): Python %s on %s, %s CPUs, %.0f s"
+    headings = dict(HEADINGS, **{p.name: p.heading for p in programs})
+    scripts = [p.name for p in programs if p.script]
+    checks = {name: verdicts(samples, name) for name in scripts}
+    info = machine(programs, args.script)
+    info["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    print("ollama_chat bench (%s): Python %s on %s, %s CPUs, %.0f s, load %.2f -> %.2f"
           % ("quick" if args.quick else "full", info["python"], info["platform"],
-             info["cpus"], time.monotonic() - started))
-    print(table(samples, sizes))
+             info["cpus"], time.monotonic() - started, *info["load_average"]))
+    print(table(samples, sizes, scripts, headings))
     print()
-    print(verdict_lines(checks))
+    print(verdict_lines(checks, headings))
+    if load > (info["cpus"] or 1):
+        notes.append("the machine was busy before the run began (load average %.2f): the "
+                     "figures are noisier than usual" % load)
     for note in notes:
         print("note: " + note)
     write_json(args.json, {"machine": info, "quick": args.quick, "sizes": sizes,
+                           "scripts": {p.name: os.path.abspath(p.source) for p in programs
+                                       if p.script},
                            "medians": medians(samples), "samples": samples.values,
-                           "targets": checks, "notes": notes})
+                           "targets": checks["ollama_chat"], "candidate_targets":
+                           {name: checks[name] for name in scripts[1:]}, "notes": notes})
     print("wrote %s" % args.json)
     return 0
 
 
 def measure_all(args, sizes, server, tmp, notes):
-    programs = [client_program(tmp, server.url), sample_program(tmp, server.url, args.seed),
-                official_program(tmp, server.url, not (args.quick or args.no_install))]
+    programs = [client_program(tmp, server.url, args.script)]
+    for number, path in enumerate(args.also, 1):
+        programs.append(client_program(tmp, server.url, path, "candidate%d" % number))
+    programs += [sample_program(tmp, server.url, args.seed),
+                 official_program(tmp, server.url, not (args.quick or args.no_install))]
     for program in programs:
         if program.argv is None:
             notes.append("%s: %s" % (program.name, program.note))
@@ -758,9 +798,10 @@ def measure_all(args, sizes, server, tmp, notes):
     bench.overhead(programs[0])  # warm the page cache; not counted
     bench.bare(bare[0][1])
     samples = Samples()
+    active = list(programs)  # a peer that fails is dropped from the later rounds
     for number in range(sizes["rounds"]):
         print("round %d/%d ..." % (number + 1, sizes["rounds"]), file=sys.stderr, flush=True)
-        one_round(bench, programs, curl, bare, samples, notes)
+        one_round(bench, active, curl, bare, samples, notes)
     return samples, programs
 
 
