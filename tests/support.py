@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,15 @@ def configure(path, **constants):
         f.write(text)
     shutil.copymode(SCRIPT, path)
     return path
+
+
+def closed_port():
+    """A loopback port where nothing listens: connecting there is refused."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def clean_env(**extra):

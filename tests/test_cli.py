@@ -5,27 +5,19 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
 import threading
 import unittest
 import urllib.request
 from unittest import mock
 
-from support import ScriptTest, clean_env
+from support import ScriptTest, clean_env, closed_port
 from fake_ollama import (Reply, chat_chunks, html_error, json_error,
                          model_entry, ndjson, pull_chunks)
 import ollama_chat
 
-try:
-    import pty
-except ImportError:  # Windows
-    pty = None
-
 KEY = "sk-test-SECRET-0123456789"
 DEAD_URL = "http://127.0.0.1:1/api/chat"  # nothing listens on port 1
-SGR = re.compile(rb"\033\[[0-9;]*m")  # a colour or style sequence
 SAVED = "ollama_chat conversation"
 
 
@@ -39,14 +31,6 @@ class Gate(threading.Event):
     def wait(self, timeout=None):
         self.reached.set()
         return super().wait(timeout)
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def user(text):
@@ -302,39 +286,6 @@ class FlagTest(SharedFakeTest):
         self.assertEqual(self.server.requests, [])
         code, out, _ = self.run_main("-h")
         self.assertIn("(default: MODEL_NAME = 'llama3')", " ".join(out.split()))  # as shipped
-
-    @unittest.skipIf(pty is None or sys.platform == "win32", "needs a pseudo-terminal (POSIX)")
-    def test_no_color_on_a_terminal(self):
-        self.server.script("/api/chat", Reply(chat_chunks("ok", thinking=["hmm"])),
-                           Reply(chat_chunks("ok", thinking=["hmm"])))
-        code, screen = self.run_on_terminal("hi")
-        self.assertEqual(code, 0, screen)
-        self.assertIsNotNone(SGR.search(screen), screen)  # colours by default, so the
-        code, screen = self.run_on_terminal("--no-color", "hi")  # flag has work to do
-        self.assertEqual(code, 0, screen)
-        self.assertIn(b"hmm", screen)
-        self.assertIn(b"ok\r\n", screen)
-        self.assertIsNone(SGR.search(screen), screen)
-
-    def run_on_terminal(self, *args):
-        """Run with stdout and stderr on a pty (TERM=xterm); return (code, what it showed)."""
-        master, slave = pty.openpty()
-        self.addCleanup(os.close, master)
-        proc = subprocess.Popen([sys.executable, self.script()] + list(args),
-                                stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
-                                env=clean_env(TERM="xterm"), cwd=self.tmp)
-        self.addCleanup(proc.wait)
-        os.close(slave)
-        screen = b""
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            screen += data
-        return proc.wait(timeout=30), screen
 
 
 class UsageErrorTest(SharedFakeTest):

@@ -5,7 +5,7 @@ import socket
 import threading
 import unittest
 
-from support import ScriptTest
+from support import ScriptTest, closed_port
 from fake_ollama import (Reply, chat_chunks, html_error, json_error, ndjson, redirect)
 
 KEY = "sk-test-SECRET-0123456789"
@@ -187,15 +187,8 @@ class TimeoutTest(ScriptTest):
 
 class ConnectionTest(ScriptTest):
 
-    def closed_port(self):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        return port
-
     def test_nothing_listening(self):
-        port = self.closed_port()
+        port = closed_port()
         code, out, err = self.run_script(constants={"API_URL": "http://127.0.0.1:%d" % port})
         self.assertCleanFailure(code, err)
         self.assertIn("cannot connect to 127.0.0.1:%d: connection refused" % port, err)
@@ -203,14 +196,14 @@ class ConnectionTest(ScriptTest):
         self.assertLessEqual(len(err.splitlines()), 3)
 
     def test_messages_name_the_flag_when_the_url_came_from_it(self):
-        port = self.closed_port()
+        port = closed_port()
         code, _, err = self.run_script("-u", "127.0.0.1:%d" % port, "hi")
         self.assertCleanFailure(code, err)
         self.assertIn("or fix --url.", err)
         self.assertNotIn("API_URL", err)
 
     def test_ollama_host_that_differs_is_mentioned(self):
-        port = self.closed_port()
+        port = closed_port()
         code, _, err = self.run_script(constants={"API_URL": "http://127.0.0.1:%d" % port},
                                        env={"OLLAMA_HOST": "192.168.1.20"})
         self.assertCleanFailure(code, err)

@@ -21,7 +21,7 @@ SGR = re.compile(rb"\033\[[0-9;]*m")  # a colour or style sequence
 @unittest.skipIf(pty is None or sys.platform == "win32", "needs a pseudo-terminal (POSIX)")
 class TerminalTest(ScriptTest):
 
-    def run_on_terminal(self, stdout_too=True, env=None, when_seen=None, constants=None):
+    def run_on_terminal(self, *args, stdout_too=True, env=None, when_seen=None, constants=None):
         """Run with stderr (and stdout) on a pty; when `when_seen` shows, call it.
 
         Returns (exit code, what the terminal got, what the stdout pipe got).
@@ -29,7 +29,8 @@ class TerminalTest(ScriptTest):
         master, slave = pty.openpty()
         self.addCleanup(os.close, master)
         proc = subprocess.Popen(
-            [sys.executable, self.script(**(constants or {}))], stdin=subprocess.DEVNULL,
+            [sys.executable, self.script(**(constants or {}))] + list(args),
+            stdin=subprocess.DEVNULL,
             stdout=slave if stdout_too else subprocess.PIPE, stderr=slave,
             env=clean_env(TERM="xterm", **(env or {})), cwd=self.tmp)
         os.close(slave)
@@ -78,6 +79,14 @@ class TerminalTest(ScriptTest):
         code, screen, _ = self.run_on_terminal(env={"NO_COLOR": "1"})
         self.assertEqual(code, 0, screen)
         self.assertIn(b"Assistant (llama3): ok", screen)
+        self.assertIsNone(SGR.search(screen), screen)
+
+    def test_no_color_flag_turns_colours_off(self):
+        self.server.script("/api/chat", Reply(chat_chunks("ok", thinking=["hmm"])))
+        code, screen, _ = self.run_on_terminal("--no-color", "hi")
+        self.assertEqual(code, 0, screen)
+        self.assertIn(b"hmm", screen)
+        self.assertIn(b"ok\r\n", screen)
         self.assertIsNone(SGR.search(screen), screen)
 
     def test_errors_are_red_on_a_terminal_and_plain_text_stays_readable(self):
