@@ -463,6 +463,7 @@ def silence_error(settings, when):
 
 STATUS_HINTS = {
     405: "the URL does not seem to point at Ollama's API.",
+    501: "the URL does not seem to point at Ollama's API.",
     413: "the conversation is larger than a proxy in between accepts "
          "(nginx: client_max_body_size).",
     429: "too many requests: wait a moment and try again.",
@@ -539,8 +540,8 @@ def page_title(page, status):
     """
     match = re.search(r"<title>\s*(.*?)\s*</title>", page, re.I | re.S)
     title = re.sub(r"^%d\s*" % status, "", match.group(1)) if match else ""
-    if title.lower() == http_reason(status).lower():
-        return ""
+    if title.lower() in (http_reason(status).lower(), "error", "error response"):
+        return ""  # says nothing the status line does not
     return " ".join(title.split())[:100]
 
 
@@ -1280,8 +1281,6 @@ def check_failed(settings, report, err):
     if err.status in (401, 403):
         report("ok", "server", "a server answers at %s" % settings.host_port)
         report("FAIL", "key", str(err))
-    elif err.status is not None:
-        report("FAIL", "server", str(err))
     else:
         report("FAIL", "server", str(err))
         report("skip", "key", "not checked")
