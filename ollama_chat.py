@@ -1102,8 +1102,11 @@ def show_chunk(settings, display, chunk, reply, label):
         return False
     reply.chat_seen = True
     thinking, content = message.get("thinking"), message.get("content")
-    if thinking and isinstance(thinking, str) and settings.show_thinking:
-        display.thinking(thinking)
+    if thinking and isinstance(thinking, str):
+        if settings.show_thinking:
+            display.thinking(thinking)
+        elif display.spinner:  # hidden thinking can take minutes: say why we wait
+            display.spinner.label = "%s is thinking" % settings.model
     if not content or not isinstance(content, str):
         return False
     display.stop_waiting()

@@ -67,6 +67,18 @@ class TerminalTest(ScriptTest):
         self.assertIn(b"Assistant (llama3): ready\n", out)
         self.assertNotIn(b"\033", out)  # the pipe gets plain text
 
+    def test_hidden_thinking_keeps_the_indicator_and_says_so(self):
+        thought = threading.Event()
+        self.server.script("/api/chat", Reply(chat_chunks("ready", thinking=["secret"]),
+                                              hold_at=(1, thought)))
+        code, screen, out = self.run_on_terminal(
+            stdout_too=False, constants={"SHOW_THINKING": False},
+            when_seen=(b"llama3 is thinking", thought.set))
+        self.assertEqual(code, 0, screen)
+        self.assertIn(b"llama3 is thinking", screen)
+        self.assertNotIn(b"secret", screen + out)
+        self.assertIn(b"Assistant (llama3): ready\n", out)
+
     def test_colours_on_a_terminal(self):
         self.server.script("/api/chat", Reply(chat_chunks("ok", thinking=["hmm"])))
         code, screen, _ = self.run_on_terminal()
