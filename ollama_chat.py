@@ -1595,6 +1595,15 @@ def main(argv=None):
         return 130
     display = Display(color=not args.no_color)
     try:
+        return run_and_report(args, display)
+    except BrokenPipeError:  # stdout's reader has gone (| head), even while reporting
+        silence_stdout()
+        return 141
+
+
+def run_and_report(args, display):
+    """run(), with a failure or Ctrl+C turned into its message and exit code."""
+    try:
         settings = settings_from(args)
         urllib.request.install_opener(build_opener(settings))
         return run(args, settings, display)
@@ -1611,9 +1620,6 @@ def main(argv=None):
             print_traceback()
         display.message(PROG + ": ", "interrupted", "yellow")
         return 130
-    except BrokenPipeError:
-        silence_stdout()
-        return 141
 
 
 def print_traceback():

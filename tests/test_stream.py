@@ -145,6 +145,26 @@ class ReaderTest(unittest.TestCase):
                                               "without a word."])
 
 
+class ReaderGone(io.StringIO):
+    """stdout whose reader leaves (| head -c 7) once it has the first text."""
+
+    def write(self, text):
+        if self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+class ClosedStdoutTest(InProcess):
+
+    def test_reader_gone_while_a_failure_is_reported_is_still_quiet(self):
+        self.server.script("/api/chat", Reply(chat_chunks("partial", done=False), cut=True))
+        out, err = ReaderGone(), io.StringIO()
+        with mock.patch.object(ollama_chat, "API_URL", self.server.url), \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = ollama_chat.main(["hi"])  # the cut is reported, and "\n" hits the pipe
+        self.assertEqual((code, out.getvalue(), err.getvalue()), (141, "partial", ""))
+
+
 class ConversationTest(InProcess):
 
     def settings(self):
