@@ -377,16 +377,6 @@ class ListTest(SharedFakeTest):
         self.assertEqual(err, "No models are installed on 127.0.0.1:%d. Install one with: "
                               "ollama pull llama3\n" % self.server.port)
 
-    def test_something_else_than_ollama_on_the_port(self):
-        self.server.script("/api/version", html_error(404, "Not Found"))
-        code, out, err = self.run_script("--check")
-        self.assertEqual((code, err), (1, ""))
-        lines = self.lines(out)
-        self.assertEqual(lines["server"], ("FAIL", "HTTP 404 Not Found from nginx/1.22.1"))
-        self.assertIn("no Ollama API at %s/api/version" % self.server.url, out)
-        self.assertEqual((lines["key"], lines["model"]),
-                         (("skip", "not checked"), ("skip", "not checked")))
-
     def test_a_stopped_server(self):
         port = closed_port()
         code, out, err = self.run_script("--list", "-u", "127.0.0.1:%d" % port)
@@ -405,6 +395,16 @@ class CheckTest(SharedFakeTest):
             if match:
                 found[match.group(2)] = (match.group(1).strip(), match.group(3))
         return found
+
+    def test_something_else_than_ollama_on_the_port(self):
+        self.server.script("/api/version", html_error(404, "Not Found"))
+        code, out, err = self.run_script("--check")
+        self.assertEqual((code, err), (1, ""))
+        lines = self.lines(out)
+        self.assertEqual(lines["server"], ("FAIL", "HTTP 404 Not Found from nginx/1.22.1"))
+        self.assertIn("no Ollama API at %s/api/version" % self.server.url, out)
+        self.assertEqual((lines["key"], lines["model"]),
+                         (("skip", "not checked"), ("skip", "not checked")))
 
     def test_a_healthy_setup(self):
         code, out, err = self.run_script("--check")
