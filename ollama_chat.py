@@ -35,6 +35,7 @@ CONNECT_TIMEOUT = 10  # 接続の上限 (秒) / max seconds to connect
 USE_PROXY = False  # True: http_proxy などの環境変数のプロキシを使う / use env proxies
 THINK = None  # 思考モデル: None=サーバー既定, True, False, "low", "medium", "high"
 SHOW_THINKING = True  # 思考過程を stderr に薄く表示する / show thinking on stderr
+OPTIONS = {}  # モデルの設定 / model options, e.g. {"num_ctx": 8192, "temperature": 0.7}
 # ---------------------------------------------------------------------------
 
 import argparse
@@ -91,7 +92,7 @@ class Settings:
     """What one run uses: the constants at the top (or flags), checked once."""
 
     def __init__(self, url, key, model, user_name, system, timeout, connect_timeout,
-                 use_proxy, think, show_thinking, environ):
+                 use_proxy, think, show_thinking, options, environ):
         self.base_url = server_base_url(url)
         self.key, self.key_source = resolve_key(key, environ)
         self.model = check_text("MODEL_NAME", model, spaces=False)
@@ -101,6 +102,7 @@ class Settings:
         self.connect_timeout = check_seconds("CONNECT_TIMEOUT", connect_timeout)
         self.use_proxy = check_flag("USE_PROXY", use_proxy)
         self.think = check_think(think)
+        self.options = check_options(options)
         self.show_thinking = check_flag("SHOW_THINKING", show_thinking)
         self.environ = environ
         self.verbose = False  # -v: statistics after each reply
@@ -113,6 +115,7 @@ class Settings:
         values = dict(url=API_URL, key=API_KEY, model=MODEL_NAME, user_name=USER_NAME,
                       system=SYSTEM_PROMPT, timeout=TIMEOUT, connect_timeout=CONNECT_TIMEOUT,
                       use_proxy=USE_PROXY, think=THINK, show_thinking=SHOW_THINKING,
+                      options=OPTIONS,
                       environ=os.environ if environ is None else environ)
         values.update(overrides)
         return cls(**values)
@@ -225,6 +228,18 @@ def check_flag(name, value):
     if not isinstance(value, bool):
         raise ConfigError("%s must be True or False, not %r" % (name, value))
     return value
+
+
+def check_options(value):
+    """OPTIONS: Ollama's model options, sent as they are ({"num_ctx": 8192, ...})."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+        raise ConfigError('OPTIONS must be a dict of option names and values, e.g. '
+                          '{"num_ctx": 8192}, not %r' % (value,))
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise ConfigError("OPTIONS holds a value JSON cannot carry: %r" % (value,)) from None
+    return dict(value)
 
 
 def check_think(value):
@@ -361,6 +376,11 @@ def describe(err):
 
 def connection_error(settings, reason):
     where = settings.host_port
+    proxy = proxy_in_use(settings)
+    if proxy and isinstance(reason, OSError) and not isinstance(reason, ssl.SSLError):
+        return ChatError("cannot connect through the proxy %s (%s): check http_proxy and "
+                         "https_proxy, or set USE_PROXY = False to connect directly."
+                         % (proxy, describe(reason)))
     if isinstance(reason, socket.timeout):
         text = ("could not connect to %s within %g s (CONNECT_TIMEOUT): a firewall may "
                 "be dropping the packets, or the address is wrong."
@@ -403,6 +423,18 @@ def certificate_problem(settings, err):
         hint = ("For a private CA or a self-signed certificate, run with "
                 "SSL_CERT_FILE=/path/to/ca.pem ./ollama_chat.py")
     return "the TLS certificate of %s is not trusted (%s).\n  %s" % (where, why, hint)
+
+
+def proxy_in_use(settings):
+    """host:port of the environment's proxy for API_URL when USE_PROXY sends through it."""
+    if not settings.use_proxy:
+        return None
+    parts = urllib.parse.urlsplit(settings.base_url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxy = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    return "%s:%s" % (proxy.hostname, proxy.port or 80)  # never its user name or password
 
 
 def connection_hints(settings):
@@ -482,9 +514,10 @@ def http_error(settings, path, err):
     if not is_json and err.headers.get("Server"):
         origin += " from %s" % err.headers.get("Server")[:40]
     if 300 <= status < 400:
+        location = err.headers.get("Location", "?")[:200]
         return ChatError("%s: the server redirects to %s. Redirects are not followed (the key "
                          "must not travel elsewhere): if that address is right, put it in "
-                         "%s." % (origin, err.headers.get("Location", "?")[:200], settings.url_name), status)
+                         "%s." % (origin, location, settings.url_name), status)
     lines = ["%s%s" % (origin, ": " + server_text if server_text else "")]
     if status in (401, 403):
         lines.append(key_hint(settings, status))
@@ -566,7 +599,8 @@ def model_missing_error(settings, server_text):
     except ChatError:
         names = None
     if names:
-        lines.append("Installed models, closest first: " + ", ".join(closest_first(settings.model, names)[:8]))
+        closest = closest_first(settings.model, names)[:8]
+        lines.append("Installed models, closest first: " + ", ".join(closest))
     elif names is not None:
         lines.append("No models are installed there yet.")
     return ChatError("\n  ".join(lines), 404)
@@ -575,7 +609,8 @@ def model_missing_error(settings, server_text):
 def installed_models(settings):
     data = get_json(settings, "/api/tags")
     models = data.get("models") if isinstance(data, dict) else None
-    return [m["name"] for m in models or () if isinstance(m, dict) and isinstance(m.get("name"), str)]
+    return [m["name"] for m in models or ()
+            if isinstance(m, dict) and isinstance(m.get("name"), str)]
 
 
 def closest_first(wanted, names):
@@ -935,6 +970,8 @@ class Conversation:
                 "stream": True}
         if self.settings.think is not None:
             body["think"] = self.settings.think
+        if self.settings.options:
+            body["options"] = self.settings.options
         return body
 
     def ask(self, text, again=False):
@@ -966,7 +1003,8 @@ def check_utf8(text):
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ConfigError("the message is not UTF-8 text (a file in Shift_JIS or another "
-                          "encoding?): convert it first, e.g. iconv -f SHIFT_JIS -t UTF-8") from None
+                          "encoding?): convert it first, e.g. iconv -f SHIFT_JIS -t UTF-8"
+                          ) from None
 
 
 def write_atomically(path, text):
@@ -1044,15 +1082,16 @@ def stream_reply(settings, display, body, label=None):
     display.end_line()
     if reply.final is None and not reply.chat_seen:
         raise ChatError("%s answered, but not with an Ollama chat stream: is %s "
-                        "pointing at Ollama (port 11434)?" % (settings.chat_url, settings.url_name))
+                        "pointing at Ollama (port 11434)?"
+                        % (settings.chat_url, settings.url_name))
     if reply.final is None:
         raise ChatError("the stream from %s ended before the reply was finished; "
                         "the reply is incomplete." % settings.host_port)
     if settings.verbose:
         show_stats(display, reply.final)
     if reply.final.get("done_reason") == "length":
-        display.warn("the reply was cut by the length limit (num_predict or the "
-                      "model's context size).")
+        display.warn("the reply was cut by the length limit: raise num_predict or "
+                     "num_ctx in OPTIONS at the top of ollama_chat.py.")
     return reply
 
 
@@ -1191,11 +1230,13 @@ def ensure_model(settings, display):
 def pull_model(settings, display):
     display.message("", "pulling %s on %s ..." % (settings.model, settings.host_port))
     progress = PullProgress(display)
+    body = {"model": settings.model, "stream": True}
     try:
-        with open_api(settings, "/api/pull", {"model": settings.model, "stream": True}) as response:
+        with open_api(settings, "/api/pull", body) as response:
             for item in read_ndjson(settings, response, few_warnings(display.warn)):
                 if "error" in item:
-                    raise ChatError("pulling %s failed: %s" % (settings.model, str(item["error"])[:300]))
+                    raise ChatError("pulling %s failed: %s"
+                                    % (settings.model, str(item["error"])[:300]))
                 progress.update(item)
                 if item.get("status") == "success":
                     return

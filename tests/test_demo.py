@@ -149,6 +149,25 @@ class DemoTest(ScriptTest):
         self.assertEqual((code, err), (0, ""))
         self.assertEqual(len(self.server.chat_requests), 2)
 
+    def test_options_constant_is_sent_as_model_options(self):
+        code, _, err = self.run_script(constants={"OPTIONS": {"num_ctx": 8192, "temperature": 0.2}})
+        self.assertEqual(code, 0, err)
+        for request in self.server.chat_requests:
+            self.assertEqual(request.json["options"], {"num_ctx": 8192, "temperature": 0.2})
+        self.server.reset()
+        self.run_script()
+        self.assertNotIn("options", self.server.chat_requests[0].json)
+
+    def test_use_proxy_with_a_dead_proxy_names_the_proxy_not_ollama(self):
+        from support import closed_port
+        proxy = "http://user:pw@127.0.0.1:%d" % closed_port()
+        code, out, err = self.run_script(constants={"USE_PROXY": True}, env={"http_proxy": proxy})
+        self.assertEqual(code, 1, err)
+        self.assertIn("cannot connect through the proxy 127.0.0.1:", err)
+        self.assertIn("USE_PROXY = False", err)
+        self.assertNotIn("pw", err)
+        self.assertNotIn("ollama serve", err)
+
     def test_use_proxy_sends_through_the_environment_proxy(self):
         from fake_ollama import FakeOllama
         proxy = FakeOllama().start()  # answers proxied requests like the server would

@@ -244,6 +244,8 @@ class ConfigErrorTest(ScriptTest):
             ({"USE_PROXY": "no"}, "USE_PROXY must be True or False"),
             ({"THINK": "max"}, "THINK must be None, True, False"),
             ({"API_KEY": "two words"}, "API_KEY contains spaces"),
+            ({"OPTIONS": "num_ctx=8192"}, "OPTIONS must be a dict"),
+            ({"OPTIONS": {"stop": {1, 2}}}, "OPTIONS holds a value JSON cannot carry"),
         ]
         for constants, expected in cases:
             with self.subTest(constants=constants):
