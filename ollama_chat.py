@@ -593,7 +593,7 @@ def key_hint(settings, status):
 def model_missing_error(settings, server_text):
     lines = ["model %r is not installed on %s (server: %s)."
              % (settings.model, settings.host_port, server_text),
-             "Install it with: ollama pull %s" % settings.model]
+             "Install it with: ollama pull %s (or run with --pull)" % settings.model]
     try:
         names = installed_models(settings)
     except ChatError:
