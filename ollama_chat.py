@@ -18,6 +18,12 @@ standard library (Python 3.8+).
 設定はすぐ下の定数を編集します (1行に1つ)。
 Edit the constants right below, one per line.
 
+1ターンの流れ (この順にファイルに並んでいます) / One turn, in the order of this file:
+    run_demo → Conversation.ask → stream_reply → open_api (one HTTP request)
+      → read_ndjson (one JSON object per line) → show_chunk → Display (the screen)
+Everything after the demo serves the rest: error wording, the terminal, -i,
+--list / --pull / --check, saving, the command line and main().
+
 終了コード / Exit codes:
     0 成功 success, 1 実行時の失敗 failure at run time,
     2 設定・引数の誤り configuration or usage error, 130 中断 interrupted (Ctrl+C),
@@ -64,8 +70,6 @@ THINK_LEVELS = ("low", "medium", "high")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
-TEXT_SLICE = 1 << 20  # characters of a long text encoded at once
-JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 # --- Errors ----------------------------------------------------------------
@@ -89,25 +93,36 @@ class ConfigError(ChatError):
 # --- Settings ----------------------------------------------------------------
 
 class Settings:
-    """What one run uses: the constants at the top (or flags), checked once."""
+    """What one run uses: the constants at the top, or the flags that replace them.
+
+    Checked once when built, and never changed afterwards: what a chat changes as
+    it goes (the model, the system prompt) belongs to the Conversation.
+    """
 
     def __init__(self, url, key, model, user_name, system, timeout, connect_timeout,
-                 use_proxy, think, show_thinking, options, environ):
-        self.base_url = server_base_url(url)
+                 use_proxy, think, show_thinking, options, environ, verbose=False,
+                 url_name="API_URL", timeout_name="TIMEOUT"):
+        self.url_name = url_name  # "API_URL" or "--url": what messages tell the user to fix
+        self.timeout_name = timeout_name  # "TIMEOUT" or "--timeout"
+        self.base_url = server_base_url(url, url_name)
         self.key, self.key_source = resolve_key(key, environ)
         self.model = check_text("MODEL_NAME", model, spaces=False)
         self.user_name = check_text("USER_NAME", user_name)
         self.system = check_text("SYSTEM_PROMPT", system, empty=True)
-        self.timeout = check_seconds("TIMEOUT", timeout)
+        self.timeout = check_seconds(timeout_name, timeout)
         self.connect_timeout = check_seconds("CONNECT_TIMEOUT", connect_timeout)
         self.use_proxy = check_flag("USE_PROXY", use_proxy)
         self.think = check_think(think)
         self.options = check_options(options)
         self.show_thinking = check_flag("SHOW_THINKING", show_thinking)
+        self.verbose = verbose  # -v: statistics after each reply
         self.environ = environ
-        self.verbose = False  # -v: statistics after each reply
-        self.url_name = "API_URL"  # or "--url": what the messages tell the user to fix
-        self.timeout_name = "TIMEOUT"  # or "--timeout"
+        self._built = True
+
+    def __setattr__(self, name, value):
+        if getattr(self, "_built", False):
+            raise AttributeError("Settings do not change once built (%s)" % name)
+        super().__setattr__(name, value)
 
     @classmethod
     def from_constants(cls, environ=None, **overrides):
@@ -152,20 +167,28 @@ def server_base_url(text, name="API_URL"):
     'http://192.168.1.20:8080'
     >>> server_base_url("[::1]")
     'http://[::1]:11434'
+    >>> server_base_url("http:/localhost:11434")
+    Traceback (most recent call last):
+    ollama_chat.ConfigError: API_URL must begin with http:// or https:// (two slashes): 'http:/localhost:11434'
     """
     if not isinstance(text, str) or not text.strip():
         raise ConfigError("%s is empty: set it to Ollama's address, e.g. "
                           "http://localhost:11434/api/chat" % name)
     text = text.strip()
+    check_ascii(name, text)
+    if re.match(r"https?:(?!//)", text, re.I):
+        raise ConfigError("%s must begin with http:// or https:// (two slashes): %r"
+                          % (name, text))
     bare = "://" not in text
-    parts = urllib.parse.urlsplit("http://" + text if bare else text)
+    try:
+        parts = urllib.parse.urlsplit("http://" + text if bare else text)
+        port = parts.port
+    except ValueError as err:  # "Invalid IPv6 URL", "Port out of range 0-65535"...
+        what = "a bad port" if "port" in str(err).lower() else "a mistake (%s)" % err
+        raise ConfigError("%s has %s: %r" % (name, what, text)) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise ConfigError("%s must be an http:// or https:// URL, not %r" % (name, text))
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError("%s has a bad port: %r" % (name, text)) from None
     if not parts.hostname:
         raise ConfigError("%s has no host name: %r" % (name, text))
     if "@" in parts.netloc:
@@ -183,6 +206,28 @@ def server_base_url(text, name="API_URL"):
     if bare and port is None:
         netloc += ":11434"  # Ollama's port, as OLLAMA_HOST assumes
     return "%s://%s%s" % (scheme, netloc, path)
+
+
+def check_ascii(name, url):
+    """A URL is ASCII; a Japanese IME easily types a full-width ： or ／ into it.
+
+    >>> check_ascii("API_URL", "http://localhost：11434")
+    Traceback (most recent call last):
+    ollama_chat.ConfigError: API_URL has a full-width '：' (FULLWIDTH COLON): type it as ':' \
+(half-width): 'http://localhost：11434'
+    """
+    import unicodedata  # here, not at the top: only a bad URL needs it
+    for char in url:
+        if char.isascii():
+            continue
+        plain = unicodedata.normalize("NFKC", char)
+        what = unicodedata.name(char, "U+%04X" % ord(char))
+        if plain.isascii() and plain.isprintable():
+            raise ConfigError("%s has a full-width %r (%s): type it as %r (half-width): %r"
+                              % (name, char, what, plain, url))
+        raise ConfigError("%s has the character %r (%s): a URL here takes ASCII only "
+                          "(an international domain name: its xn-- form): %r"
+                          % (name, char, what, url))
 
 
 def resolve_key(key, environ):
@@ -206,11 +251,22 @@ def resolve_key(key, environ):
 def check_text(name, value, empty=False, spaces=True):
     if not isinstance(value, str):
         raise ConfigError("%s must be text in quotes, not %r" % (name, value))
+    check_utf8(value, name)
     if not empty and not value.strip():
         raise ConfigError("%s is empty" % name)
     if not spaces and any(c.isspace() for c in value):
         raise ConfigError("%s must not contain spaces: %r" % (name, value))
     return value.strip()
+
+
+def check_utf8(text, what="the message"):
+    """Text read with surrogateescape (stdin, arguments) may hold bytes that are not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError("%s is not UTF-8 text (Shift_JIS or another encoding?): use UTF-8, "
+                          "e.g. convert a file with iconv -f SHIFT_JIS -t UTF-8" % what
+                          ) from None
 
 
 def check_seconds(name, value):
@@ -249,7 +305,7 @@ def check_think(value):
                       "\"high\", not %r" % (value,))
 
 
-# --- HTTP ------------------------------------------------------------------
+# --- HTTP: one request to the server --------------------------------------
 
 class _Timeouts:
     """Connect within the connection's timeout, then allow read_timeout of silence."""
@@ -315,34 +371,35 @@ def open_api(settings, path, body=None):
     """Send one request to the server's API; return the open response or raise ChatError."""
     headers = {"Accept": "application/json, application/x-ndjson",
                "User-Agent": "ollama_chat/" + __version__}
+    model = body.get("model") if body else None  # for the message if it is missing
     if body is not None:
         headers["Content-Type"] = "application/json"
-        body = json_bytes(body)
+        body = json.dumps(body, ensure_ascii=False).encode("utf-8")
     if settings.key:
         headers["Authorization"] = "Bearer " + settings.key
     request = urllib.request.Request(settings.base_url + path, body, headers)
     try:
         return urllib.request.urlopen(request, timeout=settings.connect_timeout)
-    except urllib.error.HTTPError as err:
+    except urllib.error.HTTPError as err:  # the server answered with an error status
         with err:
-            raise http_error(settings, path, err) from err
-    except urllib.error.URLError as err:
+            raise http_error(settings, path, err, model) from err
+    except urllib.error.URLError as err:  # no connection at all
         raise connection_error(settings, err.reason) from err
-    except socket.timeout as err:
-        raise silence_error(settings, "before answering") from err
     except (http.client.HTTPException, OSError) as err:
-        raise ChatError("the connection to %s failed before an answer: %s"
-                        % (settings.host_port, describe(err))) from err
+        raise connection_broke(settings, err, "before answering") from err
 
 
-def json_bytes(value):
-    """json.dumps(value, ensure_ascii=False) in UTF-8, encoded a slice at a time: a
-    long reply in the history is not held as text and bytes of three times its size."""
-    parts = []
-    for piece in JSON_ENCODER.iterencode(value):
-        for start in range(0, len(piece), TEXT_SLICE):
-            parts.append(piece[start:start + TEXT_SLICE].encode("utf-8"))
-    return b"".join(parts)
+def connection_broke(settings, err, when, outcome=""):
+    """The ChatError for a connection that failed or fell silent once it was open.
+
+    Callers catch (http.client.HTTPException, OSError) around the socket call
+    alone: a BrokenPipeError from writing to stdout (| head) is an OSError too,
+    and must not be reported as a cut connection.
+    """
+    if isinstance(err, socket.timeout):
+        return silence_error(settings, when)
+    return ChatError("the connection to %s was cut %s (%s)%s"
+                     % (settings.host_port, when, describe(err), outcome))
 
 
 def get_json(settings, path, body=None):
@@ -359,17 +416,241 @@ def get_json(settings, path, body=None):
 def read_body(settings, response, limit):
     try:
         return response.read() if limit is None else response.read(limit)
-    except socket.timeout as err:
-        raise silence_error(settings, "in the middle of an answer") from err
     except (http.client.HTTPException, OSError) as err:
-        raise ChatError("the connection to %s broke: %s"
-                        % (settings.host_port, describe(err))) from err
+        raise connection_broke(settings, err, "in the middle of an answer") from err
 
 
 def describe(err):
     """A short text for a low-level exception."""
     text = str(err) or type(err).__name__
     return text[:200]
+
+
+# --- Reading the NDJSON stream -----------------------------------------------
+# Ollama streams a reply as NDJSON, one JSON object per line. Each line goes out
+# as one HTTP chunk the moment the model has a token; while the model loads,
+# nothing comes at all (not even the status line). The lines of a reply:
+#
+#   {"model":"llama3","created_at":"2026-11-26T06:00:00Z","message":{"role":"assistant",
+#    "content":"こんにちは"},"done":false}
+#   {"model":"qwen3","created_at":"2026-11-26T06:00:00Z","message":{"role":"assistant",
+#    "content":"","thinking":"The user asks"},"done":false}
+#   {"model":"llama3","created_at":"2026-11-26T06:00:01Z","message":{"role":"assistant",
+#    "content":""},"done":true,"done_reason":"stop","total_duration":2500000000,
+#    "load_duration":1000000000,"prompt_eval_count":26,"prompt_eval_duration":130000000,
+#    "eval_count":12,"eval_duration":1200000000}
+#   {"error":"model runner has unexpectedly stopped"}
+#
+# (wrapped here; on the wire each object is one line). A proxy may merge lines
+# into one chunk or cut one anywhere, even inside a UTF-8 character: readline()
+# puts them back together, whatever the chunks.
+
+def read_ndjson(settings, response, warn):
+    """Yield each JSON object of an NDJSON stream as soon as its line is complete."""
+    while True:
+        try:
+            line = response.readline()
+        except (http.client.HTTPException, OSError) as err:
+            raise connection_broke(settings, err, "in the middle of the reply",
+                                   "; the reply is incomplete.") from err
+        if not line:
+            return  # the end of the body
+        item = parse_line(line, warn)
+        if item is not None:
+            yield item
+
+
+def parse_line(line, warn):
+    """The JSON object on one line; None for a blank line, or a bad one after a warning."""
+    if line.isspace():
+        return None
+    try:
+        item = json.loads(line.decode("utf-8"))  # json allows the spaces around it
+    except ValueError as err:  # bad UTF-8 or bad JSON
+        warn("skipped a line that is not valid JSON (%s): %r"
+             % (str(err)[:80], line.strip()[:60]))
+        return None
+    if not isinstance(item, dict):
+        warn("skipped a line that is not a JSON object: %r" % line.strip()[:60])
+        return None
+    return item
+
+
+def few_warnings(warn, limit=MAX_LINE_WARNINGS):
+    """warn() for the first few bad lines of a reply, then once that more are skipped."""
+    count = 0
+
+    def warn_few(text):
+        nonlocal count
+        count += 1
+        if count <= limit:
+            warn(text)
+        elif count == limit + 1:
+            warn("more bad lines in this reply; skipping them without a word.")
+    return warn_few
+
+
+# --- One reply --------------------------------------------------------------
+
+class Reply:
+    """One streamed answer as it arrives: its text, and the final chunk's statistics."""
+
+    def __init__(self, model, label=""):
+        self.model = model
+        self.label = label  # shown before the first text, e.g. "Assistant (llama3): "
+        self.parts = []  # the text so far
+        self.final = None  # the last chunk, "done": true, with the statistics
+        self.chat_seen = False  # any line that looked like Ollama's chat stream
+
+    @property
+    def text(self):
+        return "".join(self.parts)
+
+
+def stream_reply(settings, display, body, label=""):
+    """Send one chat request and show the reply as it streams; return the Reply."""
+    reply = Reply(body["model"], label)
+    display.wait("waiting for %s" % reply.model)
+    try:
+        with open_api(settings, "/api/chat", body) as response:
+            if "html" in response.headers.get("Content-Type", ""):
+                raise ChatError("%s answered with a web page, not an Ollama chat stream: is "
+                                "%s pointing at Ollama itself (port 11434), not a web UI?"
+                                % (settings.chat_url, settings.url_name))
+            for chunk in read_ndjson(settings, response, few_warnings(display.warn)):
+                show_chunk(settings, display, reply, chunk)
+                if chunk.get("done") is True:
+                    reply.final = chunk
+                    break
+    finally:
+        display.stop_waiting()
+        display.done_thinking()
+    display.end_line()
+    if reply.final is None and not reply.chat_seen:
+        raise ChatError("%s answered, but not with an Ollama chat stream: is %s "
+                        "pointing at Ollama (port 11434)?"
+                        % (settings.chat_url, settings.url_name))
+    if reply.final is None:
+        raise ChatError("the stream from %s ended before the reply was finished (the "
+                        "connection was closed or cut); the reply is incomplete."
+                        % settings.host_port)
+    if settings.verbose:
+        show_stats(display, reply.final)
+    if reply.final.get("done_reason") == "length":
+        display.warn("the reply was cut by the length limit: raise num_predict or "
+                     "num_ctx in OPTIONS at the top of ollama_chat.py.")
+    return reply
+
+
+def show_chunk(settings, display, reply, chunk):
+    """Show one chunk of the stream: thinking dim on stderr, the answer on stdout."""
+    if "error" in chunk:
+        raise ChatError("the server stopped the reply with an error: %s"
+                        % str(chunk["error"])[:300])
+    message = chunk.get("message")
+    if not isinstance(message, dict):
+        if "done" not in chunk:
+            display.warn("skipped a line that is not a chat message: %.60s" % json.dumps(chunk))
+        return
+    reply.chat_seen = True
+    thinking, content = message.get("thinking"), message.get("content")
+    if thinking and isinstance(thinking, str):
+        if settings.show_thinking:
+            display.thinking(thinking)
+        else:  # hidden thinking can take minutes: say why we wait
+            display.still_waiting("%s is thinking" % reply.model)
+    if content and isinstance(content, str):
+        display.answer(reply.label if not reply.parts else "", content)
+        reply.parts.append(content)
+
+
+# --- The conversation ------------------------------------------------------
+
+def time_message(now=None):
+    """The system text that lets the model answer "what time is it?"."""
+    now = now or datetime.datetime.now().astimezone()
+    offset = now.strftime("%z")
+    return "現在の日時 (current local date and time): %s %s (UTC%s:%s)" % (
+        now.strftime("%Y-%m-%d (%a) %H:%M:%S"), now.tzname() or "", offset[:3], offset[3:])
+
+
+class Conversation:
+    """The messages sent with every turn; a turn is added only when its reply is complete.
+
+    It owns what the user can change as the chat goes on: the model and the system
+    prompt (-m and -s, /model and /system, or a file given to --resume or /load).
+    """
+
+    def __init__(self, settings, display, model=None, system=None, messages=(),
+                 save_path=None):
+        self.settings = settings
+        self.display = display
+        self.model = settings.model if model is None else model
+        self.system = settings.system if system is None else system
+        self.messages = list(messages)
+        self.label = ""  # printed before each reply, e.g. "Assistant (llama3): "
+        self.save_path = save_path  # written after every complete turn
+
+    @classmethod
+    def from_file(cls, path, settings, display, model=None, system=None, save_path=None):
+        """A saved conversation; a model or system prompt given here wins over the file's."""
+        data = read_conversation(path)
+        return cls(settings, display, model or data["model"],
+                   data.get("system", "") if system is None else system,
+                   data["messages"], save_path)
+
+    def request_body(self, messages):
+        system = time_message()
+        if self.system:
+            system += "\n\n" + self.system
+        body = {"model": self.model,
+                "messages": [{"role": "system", "content": system}] + messages,
+                "stream": True}
+        if self.settings.think is not None:
+            body["think"] = self.settings.think
+        if self.settings.options:
+            body["options"] = self.settings.options
+        return body
+
+    def ask(self, text, again=False):
+        """One turn; with again=True, a new reply to the last message replaces the old one."""
+        check_utf8(text)
+        history = self.messages[:-2] if again else self.messages
+        turn = history + [{"role": "user", "content": text}]
+        reply = stream_reply(self.settings, self.display, self.request_body(turn), self.label)
+        self.messages = turn + [{"role": "assistant", "content": reply.text}]
+        if self.save_path:
+            self.save(self.save_path)
+        return reply
+
+    def save(self, path):
+        data = {"format": SAVE_FORMAT, "version": 1, "model": self.model,
+                "system": self.system, "messages": self.messages}
+        write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+
+    def load(self, path):
+        data = read_conversation(path)
+        self.model, self.system = data["model"], data.get("system", "")
+        self.messages = data["messages"]
+
+
+# --- The demo --------------------------------------------------------------
+
+def run_demo(conversation):
+    """The original sample's two turns: give a name, then ask the time and the name."""
+    settings, display = conversation.settings, conversation.display
+    display.line("--- Starting Session with %s ---" % conversation.model, "bold")
+    display.line("Current Time: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+    display.line()
+    conversation.label = "Assistant (%s): " % conversation.model
+    for prompt in DEMO_PROMPTS:
+        prompt = prompt.format(name=settings.user_name)
+        display.line(display.paint("User: ", "bold", "cyan") + prompt)
+        conversation.ask(prompt)
+        display.line("-" * 40)
+        display.line()
+    display.line("--- Session Ended ---", "bold")
+    return 0
 
 
 # --- What went wrong, in the user's words -----------------------------------
@@ -506,7 +787,7 @@ STATUS_HINTS = {
 }
 
 
-def http_error(settings, path, err):
+def http_error(settings, path, err, model=None):
     """Turn an HTTP error status into a ChatError that says what to do."""
     status = err.code
     server_text, is_json = error_text(settings, err)
@@ -521,8 +802,8 @@ def http_error(settings, path, err):
     lines = ["%s%s" % (origin, ": " + server_text if server_text else "")]
     if status in (401, 403):
         lines.append(key_hint(settings, status))
-    elif status == 404 and path == "/api/chat" and "not found" in server_text and is_json:
-        return model_missing_error(settings, server_text)
+    elif status == 404 and model and "not found" in server_text and is_json:
+        return model_missing_error(settings, model, server_text)
     elif status == 404:
         lines.append("no Ollama API at %s%s: check %s."
                      % (settings.base_url, path, settings.url_name))
@@ -590,16 +871,16 @@ def key_hint(settings, status):
     return "the server %s the API key in %s: check it." % (verb, where)
 
 
-def model_missing_error(settings, server_text):
+def model_missing_error(settings, model, server_text):
     lines = ["model %r is not installed on %s (server: %s)."
-             % (settings.model, settings.host_port, server_text),
-             "Install it with: ollama pull %s (or run with --pull)" % settings.model]
+             % (model, settings.host_port, server_text),
+             "Install it with: ollama pull %s (or run with --pull)" % model]
     try:
         names = installed_models(settings)
     except ChatError:
         names = None
     if names:
-        closest = closest_first(settings.model, names)[:8]
+        closest = closest_first(model, names)[:8]
         lines.append("Installed models, closest first: " + ", ".join(closest))
     elif names is not None:
         lines.append("No models are installed there yet.")
@@ -624,138 +905,6 @@ def closest_first(wanted, names):
     def likeness(name):
         return difflib.SequenceMatcher(None, wanted.lower(), name.lower()).ratio()
     return sorted(names, key=likeness, reverse=True)
-
-
-# --- Reading the NDJSON stream -----------------------------------------------
-
-def read_ndjson(settings, response, warn):
-    """Yield each JSON object of an NDJSON stream as soon as its line is complete."""
-    for batch in read_batches(settings, response, warn):
-        yield from batch
-
-
-def read_batches(settings, response, warn):
-    """Yield, for each read, the JSON objects of the lines it completed.
-
-    A read hands over everything that has arrived, so a fast stream comes in
-    large batches and a slow one line by line. Lines may arrive cut anywhere
-    (even inside a UTF-8 character) or several in one piece; a line that is not
-    a JSON object is reported through warn() and skipped.
-    """
-    pending = bytearray()
-    for data in arrivals(settings, response):
-        pending += data
-        if b"\n" not in data:
-            continue
-        *lines, rest = pending.split(b"\n")
-        pending = bytearray(rest)
-        texts = [decode_line(line, warn) for line in lines]
-        del lines  # a long line is held once, as text, while it is parsed
-        batch = [item for item in (parse_text(text, warn) for text in texts)
-                 if item is not None]
-        if batch:
-            yield batch
-    item = parse_text(decode_line(pending, warn), warn)
-    if item is not None:
-        yield [item]
-
-
-def arrivals(settings, response):
-    """Yield the body's bytes as they arrive: each piece is all that has arrived.
-
-    HTTPResponse.read1() stops at the end of an HTTP chunk, and Ollama sends one
-    chunk per line, so a chunked body is read from the socket's buffer and
-    de-chunked here: a burst of lines then costs one read, not one per line.
-    """
-    if not getattr(response, "chunked", False) or getattr(response, "fp", None) is None:
-        while True:
-            data = read_some(settings, response)
-            if not data:
-                return
-            yield data
-    chunks = Dechunker()
-    while not chunks.done:
-        data = read_some(settings, response.fp, chunks)
-        if data:
-            yield data
-
-
-class Dechunker:
-    """The data of an HTTP/1.1 chunked body, from its raw bytes as they arrive."""
-
-    def __init__(self):
-        self.raw = b""  # bytes not yet taken apart: a part of a size line
-        self.left = 0  # bytes of the current chunk still to come: data, then CRLF
-        self.done = False  # the last (zero-size) chunk has come
-
-    def feed(self, data):
-        """The chunk data in data; http.client's errors for a broken body."""
-        if not data:
-            raise http.client.IncompleteRead(b"")  # cut before the last chunk
-        raw = self.raw + data if self.raw else data
-        out, at, end = [], 0, len(raw)
-        while at < end and not self.done:
-            if self.left:
-                taken = min(self.left, end - at)
-                if self.left > 2:  # data, not its CRLF
-                    out.append(raw[at:at + min(taken, self.left - 2)])
-                self.left -= taken
-                at += taken
-                continue
-            eol = raw.find(b"\n", at, at + 65537)
-            if eol < 0:
-                if end - at > 65536:
-                    raise http.client.LineTooLong("chunk size")
-                break
-            try:
-                size = int(raw[at:eol].split(b";", 1)[0], 16)
-            except ValueError:
-                size = -1
-            if size < 0:
-                raise http.client.IncompleteRead(b"")  # as http.client says it
-            self.done = size == 0
-            self.left = size + 2 if size else 0
-            at = eol + 1
-        self.raw = raw[at:]
-        return b"".join(out)
-
-
-def read_some(settings, response, chunks=None):
-    try:
-        data = response.read1(65536)
-        return data if chunks is None else chunks.feed(data)
-    except socket.timeout as err:
-        raise silence_error(settings, "in the middle of the reply") from err
-    except (http.client.HTTPException, OSError) as err:
-        raise ChatError("the connection to %s was cut in the middle of the reply (%s); "
-                        "the reply is incomplete." % (settings.host_port, describe(err))) from err
-
-
-def decode_line(line, warn):
-    """A line's text without the spaces around it, or None."""
-    if line[:1].isspace() or line[-1:].isspace():
-        line = line.strip()  # a copy: only when there is something to strip
-    try:
-        return line.decode("utf-8") if line else None
-    except ValueError as err:  # bad UTF-8
-        warn("skipped a line that is not valid JSON (%s): %r" % (str(err)[:80], bytes(line[:60])))
-        return None
-
-
-def parse_text(text, warn):
-    """The JSON object on one line, or None after a warning."""
-    if text is None:
-        return None
-    try:
-        item = json.loads(text)
-    except ValueError as err:
-        warn("skipped a line that is not valid JSON (%s): %r"
-             % (str(err)[:80], text[:60].encode("utf-8")[:60]))
-        return None
-    if not isinstance(item, dict):
-        warn("skipped a line that is not a JSON object: %r" % text[:60].encode("utf-8")[:60])
-        return None
-    return item
 
 
 # --- The terminal ----------------------------------------------------------
@@ -856,22 +1005,21 @@ class Display:
         self.out.write(self.paint(text, *style) + "\n")
         self.out.flush()
 
+    def answer(self, label, text):
+        """A piece of the reply, on screen at once; the label (bold) before the first."""
+        self.stop_waiting()
+        self.done_thinking()
+        self.write(self.paint(label, "bold", "green") + text if label else text)
+
     def write(self, text):
-        """Reply text: on screen at the next flush(), which the stream does per batch."""
-        if len(text) <= TEXT_SLICE:
-            self.out.write(text)
-        else:  # a huge token, encoded bit by bit
-            for start in range(0, len(text), TEXT_SLICE):
-                self.out.write(text[start:start + TEXT_SLICE])
+        self.out.write(text)
+        self.out.flush()
         self.mid_line = not text.endswith("\n")
 
-    def flush(self):
-        self.out.flush()
-
     def end_line(self):
+        """End the reply's last line, if the reply did not."""
         if self.mid_line:
             self.write("\n")
-        self.out.flush()
 
     def wait(self, label):
         if self.spinner:
@@ -880,6 +1028,11 @@ class Display:
     def stop_waiting(self):
         if self.spinner:
             self.spinner.stop()
+
+    def still_waiting(self, label):
+        """A new label for the waiting indicator, e.g. that the model is thinking."""
+        if self.spinner:
+            self.spinner.label = label
 
     def thinking(self, text):
         self.stop_waiting()
@@ -925,413 +1078,6 @@ class Display:
         self.message(PROG + ": error: ", text, "red", "bold")
 
 
-# --- The conversation ------------------------------------------------------
-
-def time_message(now=None):
-    """The system text that lets the model answer "what time is it?"."""
-    now = now or datetime.datetime.now().astimezone()
-    offset = now.strftime("%z")
-    return "現在の日時 (current local date and time): %s %s (UTC%s:%s)" % (
-        now.strftime("%Y-%m-%d (%a) %H:%M:%S"), now.tzname() or "", offset[:3], offset[3:])
-
-
-class Reply:
-    """One streamed answer: its text, and the final chunk's statistics."""
-
-    def __init__(self):
-        self.parts = []
-        self.final = None
-        self.chat_seen = False  # any line that looked like Ollama's chat stream
-
-    @property
-    def text(self):
-        return "".join(self.parts)
-
-
-SAVE_FORMAT = "ollama_chat conversation"
-
-
-class Conversation:
-    """The history sent with every turn; a turn is added only when its reply is complete."""
-
-    def __init__(self, settings, display, label=None, save_path=None):
-        self.settings = settings
-        self.display = display
-        self.label = label  # printed before each reply, e.g. "Assistant (llama3): "
-        self.save_path = save_path  # written after every complete turn
-        self.messages = []
-
-    def request_body(self, messages):
-        system = time_message()
-        if self.settings.system:
-            system += "\n\n" + self.settings.system
-        body = {"model": self.settings.model,
-                "messages": [{"role": "system", "content": system}] + messages,
-                "stream": True}
-        if self.settings.think is not None:
-            body["think"] = self.settings.think
-        if self.settings.options:
-            body["options"] = self.settings.options
-        return body
-
-    def ask(self, text, again=False):
-        """One turn; with again=True, a new reply to the last message replaces the old one."""
-        check_utf8(text)
-        history = self.messages[:-2] if again else self.messages
-        turn = history + [{"role": "user", "content": text}]
-        reply = stream_reply(self.settings, self.display, self.request_body(turn), self.label)
-        self.messages = turn + [{"role": "assistant", "content": reply.text}]
-        if self.save_path:
-            self.save(self.save_path)
-        return reply
-
-    def save(self, path):
-        data = {"format": SAVE_FORMAT, "version": 1, "model": self.settings.model,
-                "system": self.settings.system, "messages": self.messages}
-        write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-
-    def load(self, path):
-        data = read_conversation(path)
-        self.settings.model = data["model"]
-        self.settings.system = data.get("system", "")
-        self.messages = data["messages"]
-
-
-def check_utf8(text):
-    """Text read with surrogateescape (stdin, arguments) may hold bytes that are not UTF-8."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ConfigError("the message is not UTF-8 text (a file in Shift_JIS or another "
-                          "encoding?): convert it first, e.g. iconv -f SHIFT_JIS -t UTF-8"
-                          ) from None
-
-
-def write_atomically(path, text):
-    """Write a file whole or not at all: a temporary file beside it, then a rename."""
-    import tempfile  # here, not at the top: only --save needs it
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".ollama_chat.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as err:
-        raise ChatError("cannot save the conversation to %s: %s"
-                        % (path, err.strerror or describe(err))) from err
-
-
-def read_conversation(path):
-    """A saved conversation, checked whole before any of it is used."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as err:
-        raise ConfigError("cannot read %s: %s" % (path, err.strerror or describe(err))) from err
-    except ValueError as err:
-        raise ConfigError("%s is not a saved conversation (not valid JSON: %s); nothing "
-                          "was loaded." % (path, str(err)[:80])) from err
-    problem = conversation_problem(data)
-    if problem:
-        raise ConfigError("%s is not a conversation saved by ollama_chat (%s); nothing was "
-                          "loaded." % (path, problem))
-    return data
-
-
-def conversation_problem(data):
-    if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
-        return 'no "format": "%s"' % SAVE_FORMAT
-    if data.get("version") != 1:
-        return "version %r, this ollama_chat reads version 1" % (data.get("version"),)
-    model = data.get("model")
-    if not isinstance(model, str) or not model or any(c.isspace() for c in model):
-        return "no valid model name"
-    if not isinstance(data.get("system", ""), str):
-        return "the system prompt is not text"
-    messages = data.get("messages")
-    if not isinstance(messages, list):
-        return "no list of messages"
-    for number, message in enumerate(messages, 1):
-        if (not isinstance(message, dict) or message.get("role") not in ("user", "assistant")
-                or not isinstance(message.get("content"), str)):
-            return "message %d is not a user or assistant message with text" % number
-    return None
-
-
-def stream_reply(settings, display, body, label=None):
-    """Send one chat request and show the reply as it streams; return the Reply."""
-    display.wait("waiting for %s" % settings.model)
-    try:
-        with open_api(settings, "/api/chat", body) as response:
-            check_stream_type(settings, response)
-            reply = Reply()
-            for batch in read_batches(settings, response, few_warnings(display.warn)):
-                label = show_batch(settings, display, batch, reply, label)
-                if reply.final is not None:
-                    break
-    finally:
-        display.flush()
-        display.stop_waiting()
-        display.done_thinking()
-    display.end_line()
-    if reply.final is None and not reply.chat_seen:
-        raise ChatError("%s answered, but not with an Ollama chat stream: is %s "
-                        "pointing at Ollama (port 11434)?"
-                        % (settings.chat_url, settings.url_name))
-    if reply.final is None:
-        raise ChatError("the stream from %s ended before the reply was finished; "
-                        "the reply is incomplete." % settings.host_port)
-    if settings.verbose:
-        show_stats(display, reply.final)
-    if reply.final.get("done_reason") == "length":
-        display.warn("the reply was cut by the length limit: raise num_predict or "
-                     "num_ctx in OPTIONS at the top of ollama_chat.py.")
-    return reply
-
-
-def few_warnings(warn, limit=MAX_LINE_WARNINGS):
-    """warn() for the first few bad lines of a reply, then once that more are skipped."""
-    count = 0
-
-    def warn_few(text):
-        nonlocal count
-        count += 1
-        if count <= limit:
-            warn(text)
-        elif count == limit + 1:
-            warn("more bad lines in this reply; skipping them without a word.")
-    return warn_few
-
-
-def check_stream_type(settings, response):
-    content_type = response.headers.get("Content-Type", "")
-    if "html" in content_type:
-        raise ChatError("%s answered with a web page, not an Ollama chat stream: is %s "
-                        "pointing at Ollama itself (port 11434), not a web UI?"
-                        % (settings.chat_url, settings.url_name))
-
-
-def show_batch(settings, display, batch, reply, label):
-    """Render the chunks of one read, then show them at once; return the label left."""
-    for chunk in batch:
-        if show_chunk(settings, display, chunk, reply, label):
-            label = None
-        if chunk.get("done") is True:
-            reply.final = chunk
-            break
-    display.flush()
-    return label
-
-
-def show_chunk(settings, display, chunk, reply, label):
-    """Render one chunk; return True once answer text has been written."""
-    if "error" in chunk:
-        raise ChatError("the server stopped the reply with an error: %s"
-                        % str(chunk["error"])[:300])
-    message = chunk.get("message")
-    if not isinstance(message, dict):
-        if "done" not in chunk:
-            display.warn("skipped a line that is not a chat message: %.60s" % json.dumps(chunk))
-        return False
-    reply.chat_seen = True
-    thinking, content = message.get("thinking"), message.get("content")
-    if thinking and isinstance(thinking, str):
-        if settings.show_thinking:
-            display.thinking(thinking)
-        elif display.spinner:  # hidden thinking can take minutes: say why we wait
-            display.spinner.label = "%s is thinking" % settings.model
-    if not content or not isinstance(content, str):
-        return False
-    display.stop_waiting()
-    display.done_thinking()
-    if label:
-        display.write(display.paint(label, "bold", "green"))
-    display.write(content)
-    reply.parts.append(content)
-    return True
-
-
-# --- Statistics (-v), models (--list, --pull) -------------------------------
-
-def show_stats(display, final):
-    """What `ollama run --verbose` prints after a reply, on stderr."""
-    def seconds(name):
-        value = final.get(name)
-        return value / 1e9 if isinstance(value, (int, float)) else None
-
-    def rate(count, duration):
-        return "%.2f tokens/s" % (count / duration) if count and duration else None
-
-    rows = [("total duration", seconds("total_duration"), "%.3fs"),
-            ("load duration", seconds("load_duration"), "%.3fs"),
-            ("prompt eval count", final.get("prompt_eval_count"), "%d token(s)"),
-            ("prompt eval duration", seconds("prompt_eval_duration"), "%.3fs"),
-            ("prompt eval rate", rate(final.get("prompt_eval_count"),
-                                      seconds("prompt_eval_duration")), "%s"),
-            ("eval count", final.get("eval_count"), "%d token(s)"),
-            ("eval duration", seconds("eval_duration"), "%.3fs"),
-            ("eval rate", rate(final.get("eval_count"), seconds("eval_duration")), "%s")]
-    for name, value, form in rows:
-        if value is not None:
-            display.message("", "%-21s %s" % (name + ":", form % value), "dim")
-
-
-def human_size(size):
-    """Bytes as Ollama shows them (powers of 1000).
-
-    >>> human_size(4661224676), human_size(999), human_size(1500000)
-    ('4.7 GB', '999 B', '1.5 MB')
-    """
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000:
-            return ("%d %s" if unit == "B" else "%.1f %s") % (size, unit)
-        size /= 1000
-    return "%.1f TB" % size
-
-
-def list_models(settings, display):
-    data = get_json(settings, "/api/tags")
-    models = [m for m in (data.get("models") or []) if isinstance(m, dict)] \
-        if isinstance(data, dict) else []
-    if not models:
-        display.message("", "No models are installed on %s. Install one with: ollama pull "
-                            "%s" % (settings.host_port, settings.model))
-        return 0
-    rows = [("NAME", "SIZE", "PARAMETERS", "QUANTIZATION")]
-    for model in models:
-        details = model.get("details") if isinstance(model.get("details"), dict) else {}
-        size = model.get("size")
-        rows.append((str(model.get("name", "?")),
-                     human_size(size) if isinstance(size, (int, float)) else "",
-                     str(details.get("parameter_size", "")),
-                     str(details.get("quantization_level", ""))))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        display.line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0
-
-
-def has_model(model, names):
-    return model in names or (":" not in model and model + ":latest" in names)
-
-
-def ensure_model(settings, display):
-    """--pull: pull the model first when the server does not have it."""
-    if not has_model(settings.model, installed_models(settings)):
-        pull_model(settings, display)
-
-
-def pull_model(settings, display):
-    display.message("", "pulling %s on %s ..." % (settings.model, settings.host_port))
-    progress = PullProgress(display)
-    body = {"model": settings.model, "stream": True}
-    try:
-        with open_api(settings, "/api/pull", body) as response:
-            for item in read_ndjson(settings, response, few_warnings(display.warn)):
-                if "error" in item:
-                    raise ChatError("pulling %s failed: %s"
-                                    % (settings.model, str(item["error"])[:300]))
-                progress.update(item)
-                if item.get("status") == "success":
-                    return
-    finally:
-        progress.finish()
-    raise ChatError("the pull of %s stopped before it finished: run it again (it resumes)."
-                    % settings.model)
-
-
-class PullProgress:
-    """--pull's progress: one line redrawn on a terminal, plain lines otherwise."""
-
-    def __init__(self, display):
-        self.display = display
-        self.redraw = display.spinner is not None
-        self.status = None
-        self.quarter = -1  # the last quarter of a layer told on plain output
-        self.speed_mark = (0.0, 0)  # (time, bytes) when the layer began
-
-    def update(self, item):
-        status = str(item.get("status", ""))
-        total, done = item.get("total"), item.get("completed") or 0
-        new_status, self.status = status != self.status, status
-        if not (isinstance(total, (int, float)) and total > 0):
-            if self.redraw:
-                self.display.status_line(status)
-            elif new_status:
-                self.display.message("", status)
-            return
-        now = time.monotonic()
-        if new_status:
-            self.speed_mark, self.quarter = (now, done), -1
-        text = "%s %3d%% %s/%s" % (status, min(done / total, 1) * 100,
-                                   human_size(done), human_size(total))
-        if self.redraw:
-            speed = (done - self.speed_mark[1]) / max(now - self.speed_mark[0], 1e-3)
-            self.display.status_line("%s %s/s" % (text, human_size(speed)))
-        elif min(done * 4 // total, 4) > self.quarter:
-            self.quarter = min(done * 4 // total, 4)
-            self.display.message("", text)
-
-    def finish(self):
-        if self.redraw:
-            self.display.status_line(None)
-
-
-# --- The doctor (--check) ---------------------------------------------------
-
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-                   "ALL_PROXY")
-
-
-def run_check(settings, display, url_source):
-    """Check, one line each, what a chat needs; exit 0 only if all of it is fine."""
-    report = display.check
-    report("info", "url", "%s (from %s)" % (settings.chat_url, url_source))
-    proxies = [name for name in PROXY_VARIABLES if settings.environ.get(name)]
-    if not proxies:
-        report("ok", "proxy", "no proxy variables in the environment")
-    elif settings.use_proxy:
-        report("warn", "proxy", "%s set and used (USE_PROXY = True)" % ", ".join(proxies))
-    else:
-        report("ok", "proxy", "%s set, bypassed (USE_PROXY = False)" % ", ".join(proxies))
-    if running_on_wsl():
-        report("info", "wsl", "WSL2 detected: Ollama running on Windows must listen on "
-                              "0.0.0.0 (or use mirrored networking) to be reached from here")
-    try:
-        version = get_json(settings, "/api/version")
-        names = installed_models(settings)
-    except ChatError as err:
-        return check_failed(settings, report, err)
-    report("ok", "server", "Ollama %s answers at %s" % (
-        version.get("version", "?") if isinstance(version, dict) else "?", settings.host_port))
-    report("ok", "key", "accepted (%s)" % settings.key_source if settings.key
-           else "none set, none asked for")
-    if has_model(settings.model, names):
-        report("ok", "model", "%s is installed" % settings.model)
-        return 0
-    closest = closest_first(settings.model, names)[:3]
-    report("FAIL", "model", "%s is not installed: run `ollama pull %s` (or use --pull)%s" % (
-        settings.model, settings.model, "; closest: " + ", ".join(closest) if closest else ""))
-    return 1
-
-
-def check_failed(settings, report, err):
-    if err.status in (401, 403):
-        report("ok", "server", "a server answers at %s" % settings.host_port)
-        report("FAIL", "key", str(err))
-    else:
-        report("FAIL", "server", str(err))
-        report("skip", "key", "not checked")
-    report("skip", "model", "not checked")
-    return 1
-
-
 # --- Interactive chat (-i) ----------------------------------------------------
 
 REPL_HELP = """\
@@ -1363,7 +1109,7 @@ class Repl:
         if self.editing:
             enable_line_editing()
             self.display.message("", "Chatting with %s. /? for help, /bye or Ctrl+D to quit."
-                                 % self.conversation.settings.model, "dim")
+                                 % self.conversation.model, "dim")
         if first:
             self.send(first)
         while True:
@@ -1430,21 +1176,21 @@ class Repl:
     def command(self, line):
         name, _, argument = line.partition(" ")
         argument = argument.strip()
-        settings, say = self.conversation.settings, self.say
+        conversation, say = self.conversation, self.say
         if name in ("/bye", "/exit", "/quit"):
             return "quit"
         if name in ("/help", "/?"):
             say(REPL_HELP)
         elif name == "/clear":
-            self.conversation.messages = []
+            conversation.messages = []
             self.last_prompt, self.replaceable = None, False
             say("Cleared the conversation (the system prompt stays).")
         elif name == "/model":
             if argument:
-                settings.model = check_text("the model name", argument, spaces=False)
-            say("Model: %s" % settings.model)
+                conversation.model = check_text("/model", argument, spaces=False)
+            say("Model: %s" % conversation.model)
         elif name == "/system":
-            settings.system = argument
+            conversation.system = check_text("/system", argument, empty=True)
             say("System prompt set." if argument else "System prompt cleared.")
         elif name in ("/save", "/load") and not argument:
             self.display.error("%s needs a file name: %s FILE" % (name, name))
@@ -1455,7 +1201,7 @@ class Repl:
             self.conversation.load(argument)
             self.last_prompt, self.replaceable = None, False
             say("Loaded %d messages (model %s) from %s." % (
-                len(self.conversation.messages), settings.model, argument))
+                len(conversation.messages), conversation.model, argument))
         elif name == "/retry":
             self.retry()
         else:
@@ -1480,36 +1226,270 @@ def enable_line_editing():
         pass
 
 
-# --- The demo --------------------------------------------------------------
+# --- Statistics (-v), models (--list, --pull) -------------------------------
 
-def run_demo(conversation):
-    """The original sample's two turns: give a name, then ask the time and the name."""
-    settings, display = conversation.settings, conversation.display
-    display.line("--- Starting Session with %s ---" % settings.model, "bold")
-    display.line("Current Time: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
-    display.line()
-    conversation.label = "Assistant (%s): " % settings.model
-    for prompt in DEMO_PROMPTS:
-        prompt = prompt.format(name=settings.user_name)
-        display.line(display.paint("User: ", "bold", "cyan") + prompt)
-        conversation.ask(prompt)
-        display.line("-" * 40)
-        display.line()
-    display.line("--- Session Ended ---", "bold")
+def show_stats(display, final):
+    """What `ollama run --verbose` prints after a reply, on stderr."""
+    def seconds(name):
+        value = final.get(name)
+        return value / 1e9 if isinstance(value, (int, float)) else None
+
+    def rate(count, duration):
+        return "%.2f tokens/s" % (count / duration) if count and duration else None
+
+    rows = [("total duration", seconds("total_duration"), "%.3fs"),
+            ("load duration", seconds("load_duration"), "%.3fs"),
+            ("prompt eval count", final.get("prompt_eval_count"), "%d token(s)"),
+            ("prompt eval duration", seconds("prompt_eval_duration"), "%.3fs"),
+            ("prompt eval rate", rate(final.get("prompt_eval_count"),
+                                      seconds("prompt_eval_duration")), "%s"),
+            ("eval count", final.get("eval_count"), "%d token(s)"),
+            ("eval duration", seconds("eval_duration"), "%.3fs"),
+            ("eval rate", rate(final.get("eval_count"), seconds("eval_duration")), "%s")]
+    for name, value, form in rows:
+        if value is not None:
+            display.message("", "%-21s %s" % (name + ":", form % value), "dim")
+
+
+def human_size(size):
+    """Bytes as Ollama shows them (powers of 1000).
+
+    >>> human_size(4661224676), human_size(999), human_size(1500000)
+    ('4.7 GB', '999 B', '1.5 MB')
+    """
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000:
+            return ("%d %s" if unit == "B" else "%.1f %s") % (size, unit)
+        size /= 1000
+    return "%.1f TB" % size
+
+
+def list_models(settings, display):
+    data = get_json(settings, "/api/tags")
+    models = [m for m in (data.get("models") or []) if isinstance(m, dict)] \
+        if isinstance(data, dict) else []
+    if not models:
+        display.message("", "No models are installed on %s. Install one with: ollama pull "
+                            "%s" % (settings.host_port, settings.model))
+        return 0
+    rows = [("NAME", "SIZE", "PARAMETERS", "QUANTIZATION")]
+    for model in models:
+        details = model.get("details") if isinstance(model.get("details"), dict) else {}
+        size = model.get("size")
+        rows.append((str(model.get("name", "?")),
+                     human_size(size) if isinstance(size, (int, float)) else "",
+                     str(details.get("parameter_size", "")),
+                     str(details.get("quantization_level", ""))))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        display.line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     return 0
+
+
+def has_model(model, names):
+    return model in names or (":" not in model and model + ":latest" in names)
+
+
+def ensure_model(settings, display, model):
+    """--pull: pull the model first when the server does not have it."""
+    if not has_model(model, installed_models(settings)):
+        pull_model(settings, display, model)
+
+
+def pull_model(settings, display, model):
+    display.message("", "pulling %s on %s ..." % (model, settings.host_port))
+    progress = PullProgress(display)
+    body = {"model": model, "stream": True}
+    try:
+        with open_api(settings, "/api/pull", body) as response:
+            for item in read_ndjson(settings, response, few_warnings(display.warn)):
+                if "error" in item:
+                    raise ChatError("pulling %s failed: %s"
+                                    % (model, str(item["error"])[:300]))
+                progress.update(item)
+                if item.get("status") == "success":
+                    return
+    finally:
+        progress.finish()
+    raise ChatError("the pull of %s stopped before it finished: run it again (it resumes)."
+                    % model)
+
+
+class PullProgress:
+    """--pull's progress: one line redrawn on a terminal, plain lines otherwise."""
+
+    def __init__(self, display):
+        self.display = display
+        self.redraw = display.spinner is not None
+        self.status = None
+        self.quarter = -1  # the last quarter of a layer told on plain output
+        self.speed_mark = (0.0, 0)  # (time, bytes) when the layer began
+
+    def update(self, item):
+        status = str(item.get("status", ""))
+        total, done = item.get("total"), item.get("completed") or 0
+        new_status, self.status = status != self.status, status
+        if not (isinstance(total, (int, float)) and total > 0):
+            if self.redraw:
+                self.display.status_line(status)
+            elif new_status:
+                self.display.message("", status)
+            return
+        now = time.monotonic()
+        if new_status:
+            self.speed_mark, self.quarter = (now, done), -1
+        text = "%s %3d%% %s/%s" % (status, min(done / total, 1) * 100,
+                                   human_size(done), human_size(total))
+        if self.redraw:
+            speed = (done - self.speed_mark[1]) / max(now - self.speed_mark[0], 1e-3)
+            self.display.status_line("%s %s/s" % (text, human_size(speed)))
+        elif min(done * 4 // total, 4) > self.quarter:
+            self.quarter = min(done * 4 // total, 4)
+            self.display.message("", text)
+
+    def finish(self):
+        if self.redraw:
+            self.display.status_line(None)
+
+
+# --- The doctor (--check) ---------------------------------------------------
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                   "ALL_PROXY")
+
+
+def run_check(settings, display):
+    """Check, one line each, what a chat needs; exit 0 only if all of it is fine."""
+    report = display.check
+    report("info", "url", "%s (from %s)" % (settings.chat_url, settings.url_name))
+    proxies = [name for name in PROXY_VARIABLES if settings.environ.get(name)]
+    if not proxies:
+        report("ok", "proxy", "no proxy variables in the environment")
+    elif settings.use_proxy:
+        report("warn", "proxy", "%s set and used (USE_PROXY = True)" % ", ".join(proxies))
+    else:
+        report("ok", "proxy", "%s set, bypassed (USE_PROXY = False)" % ", ".join(proxies))
+    if running_on_wsl():
+        report("info", "wsl", "WSL2 detected: Ollama running on Windows must listen on "
+                              "0.0.0.0 (or use mirrored networking) to be reached from here")
+    try:
+        version = get_json(settings, "/api/version")
+        names = installed_models(settings)
+    except ChatError as err:
+        return check_failed(settings, report, err)
+    report("ok", "server", "Ollama %s answers at %s" % (
+        version.get("version", "?") if isinstance(version, dict) else "?", settings.host_port))
+    report("ok", "key", "accepted (%s)" % settings.key_source if settings.key
+           else "none set, none asked for")
+    if has_model(settings.model, names):
+        report("ok", "model", "%s is installed" % settings.model)
+        return 0
+    closest = closest_first(settings.model, names)[:3]
+    report("FAIL", "model", "%s is not installed: run `ollama pull %s` (or use --pull)%s" % (
+        settings.model, settings.model, "; closest: " + ", ".join(closest) if closest else ""))
+    return 1
+
+
+def check_failed(settings, report, err):
+    if err.status in (401, 403):
+        report("ok", "server", "a server answers at %s" % settings.host_port)
+        report("FAIL", "key", str(err))
+    else:
+        report("FAIL", "server", str(err))
+        report("skip", "key", "not checked")
+    report("skip", "model", "not checked")
+    return 1
+
+
+# --- Saving and loading ----------------------------------------------------
+
+SAVE_FORMAT = "ollama_chat conversation"
+
+
+def write_atomically(path, text):
+    """Write a file whole or not at all: a temporary file beside it, then a rename."""
+    import tempfile  # here, not at the top: only --save needs it
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".ollama_chat.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as err:
+        raise ChatError("cannot save the conversation to %s: %s"
+                        % (path, err.strerror or describe(err))) from err
+
+
+def read_conversation(path):
+    """A saved conversation, checked whole before any of it is used."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as err:
+        raise ConfigError("cannot read %s: %s" % (path, err.strerror or describe(err))) from err
+    except ValueError as err:
+        raise ConfigError("%s is not a saved conversation (not valid JSON: %s); nothing "
+                          "was loaded." % (path, str(err)[:80])) from err
+    problem = conversation_problem(data)
+    if problem:
+        raise ConfigError("%s is not a conversation saved by ollama_chat (%s); nothing was "
+                          "loaded." % (path, problem))
+    return data
+
+
+def conversation_problem(data):
+    if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
+        return 'no "format": "%s"' % SAVE_FORMAT
+    if data.get("version") != 1:
+        return "version %r, this ollama_chat reads version 1" % (data.get("version"),)
+    model = data.get("model")
+    if not isinstance(model, str) or not model or any(c.isspace() for c in model):
+        return "no valid model name"
+    if not isinstance(data.get("system", ""), str):
+        return "the system prompt is not text"
+    messages = data.get("messages")
+    if not isinstance(messages, list):
+        return "no list of messages"
+    for number, message in enumerate(messages, 1):
+        if (not isinstance(message, dict) or message.get("role") not in ("user", "assistant")
+                or not isinstance(message.get("content"), str)):
+            return "message %d is not a user or assistant message with text" % number
+    return None
 
 
 # --- Command line ----------------------------------------------------------
 
-def argument_type(check):
-    """An argparse type from a checker that raises ConfigError."""
+def argument_type(flag, check):
+    """An argparse type for a flag from a checker that raises ConfigError."""
     def convert(text):
         try:
-            return check(text)
+            return check(text, flag)
         except ConfigError as err:  # argparse names the flag itself
-            raise argparse.ArgumentTypeError(re.sub(r"^--[a-z]+ ", "", str(err))) from None
-    convert.__name__ = check.__name__
+            raise argparse.ArgumentTypeError(re.sub(r"^%s " % flag, "", str(err))) from None
+    convert.__name__ = flag  # what argparse would call it in "invalid ... value"
     return convert
+
+
+def model_name(text, flag):
+    return check_text(flag, text, spaces=False)
+
+
+def prompt_text(text, flag):
+    return check_text(flag, text, empty=True)
+
+
+def seconds(text, flag):
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError("not a number: %r" % text) from None
+    return check_seconds(flag, value)
 
 
 def build_parser():
@@ -1535,16 +1515,14 @@ def build_parser():
     mode.add_argument("--list", action="store_true", help="list the server's models")
     mode.add_argument("--check", action="store_true",
                       help="check the setup, one line per check; exit 0 if a chat can work")
-    parser.add_argument("-m", "--model", type=argument_type(
-        lambda text: check_text("--model", text, spaces=False)),
+    parser.add_argument("-m", "--model", type=argument_type("--model", model_name),
         help="the model (default: MODEL_NAME = %r)" % MODEL_NAME)
-    parser.add_argument("-u", "--url", type=argument_type(lambda t: server_base_url(t, "--url")),
+    parser.add_argument("-u", "--url", type=argument_type("--url", server_base_url),
                         help="the server: a URL, host or host:port, as OLLAMA_HOST is written "
                              "(default: API_URL = %r)" % API_URL)
-    parser.add_argument("-s", "--system", metavar="TEXT",
+    parser.add_argument("-s", "--system", metavar="TEXT", type=argument_type("--system", prompt_text),
                         help="a system prompt (default: SYSTEM_PROMPT = %r)" % SYSTEM_PROMPT)
-    parser.add_argument("--timeout", metavar="SECONDS", type=argument_type(
-        lambda text: check_seconds("--timeout", number(text))),
+    parser.add_argument("--timeout", metavar="SECONDS", type=argument_type("--timeout", seconds),
         help="give up after this much silence (default: TIMEOUT = %r)" % TIMEOUT)
     parser.add_argument("--think", choices=("on", "off") + THINK_LEVELS,
                         help="thinking for reasoning models (default: THINK = %r, "
@@ -1568,13 +1546,6 @@ def build_parser():
     return parser
 
 
-def number(text):
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError("not a number: %r" % text) from None
-
-
 def parse_args(parser, argv):
     args = parser.parse_args(argv)
     if args.prompt is not None and (args.list or args.check):
@@ -1589,34 +1560,30 @@ def parse_args(parser, argv):
 
 
 def settings_from(args):
-    """The constants, overridden by the flags given."""
+    """The constants, replaced by the flags given."""
     flags = {"url": args.url, "model": args.model, "system": args.system,
              "timeout": args.timeout,
              "think": {"on": True, "off": False}.get(args.think, args.think),
              "show_thinking": False if args.hide_thinking else None}
-    settings = Settings.from_constants(**{k: v for k, v in flags.items() if v is not None})
-    settings.verbose = args.verbose
-    if args.url:
-        settings.url_name = "--url"
-    if args.timeout:
-        settings.timeout_name = "--timeout"
-    return settings
+    return Settings.from_constants(
+        verbose=args.verbose, url_name="--url" if args.url else "API_URL",
+        timeout_name="--timeout" if args.timeout else "TIMEOUT",
+        **{name: value for name, value in flags.items() if value is not None})
 
 
 def run(args, settings, display):
     if args.list:
         return list_models(settings, display)
     if args.check:
-        return run_check(settings, display, settings.url_name)
-    conversation = Conversation(settings, display, save_path=args.save or args.resume)
-    if args.resume:
-        conversation.load(args.resume)
-        if args.model:  # the flags win over the file
-            settings.model = args.model
-        if args.system is not None:
-            settings.system = args.system
+        return run_check(settings, display)
+    save_path = args.save or args.resume
+    if args.resume:  # -m and -s win over the file
+        conversation = Conversation.from_file(args.resume, settings, display, args.model,
+                                              args.system, save_path)
+    else:
+        conversation = Conversation(settings, display, save_path=save_path)
     if args.pull:
-        ensure_model(settings, display)
+        ensure_model(settings, display, conversation.model)
     if args.interactive:
         return Repl(conversation, display).run(first=args.prompt)
     if args.prompt is not None:

@@ -109,8 +109,8 @@ class ServerErrorTest(ScriptTest):
         self.server.script("/api/chat", Reply(chat_chunks("half a", done=False), cut=True))
         code, out, err = self.run_script()
         self.assertCleanFailure(code, err)
-        self.assertIn("cut in the middle of the reply", err)
-        self.assertIn("incomplete", err)
+        self.assertIn("ended before the reply was finished (the connection was closed or cut); "
+                      "the reply is incomplete", err)
         self.assertIn("Assistant (llama3): half a\n", out)
         self.assertStoppedAfterFirstTurn(out)
 
@@ -118,7 +118,8 @@ class ServerErrorTest(ScriptTest):
         self.server.script("/api/chat", Reply(chat_chunks("no end", done=False)))
         code, out, err = self.run_script()
         self.assertCleanFailure(code, err)
-        self.assertIn("ended before the reply was finished; the reply is incomplete", err)
+        self.assertIn("ended before the reply was finished", err)
+        self.assertIn("the reply is incomplete", err)
         self.assertStoppedAfterFirstTurn(out)
 
     def test_failure_in_the_second_turn_keeps_the_first(self):

@@ -256,8 +256,8 @@ class PipedChatTest(SharedFakeTest):
         self.server.script("/api/chat", Reply(chat_chunks("half a", done=False), cut=True))
         code, out, err = self.chat("one", "two")
         self.assertEqual((code, out), (0, "half a\nYou said: two\n"))
-        self.assertIn("ollama_chat: error: the connection to 127.0.0.1:%d was cut in the middle "
-                      "of the reply" % self.server.port, err)
+        self.assertIn("ollama_chat: error: the stream from 127.0.0.1:%d ended before the reply "
+                      "was finished" % self.server.port, err)
         self.assertEqual(self.history(1), [user("two")])  # nothing of "half a" is kept
 
     def test_dash_is_refused_with_interactive(self):

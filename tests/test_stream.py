@@ -105,32 +105,24 @@ class RandomStreamTest(InProcess):
 
 
 class ReaderTest(unittest.TestCase):
-    """read_ndjson on a response-like object that hands over given pieces."""
+    """read_ndjson on a body read with readline(), as http.client's responses are."""
 
-    class Pieces:
-        def __init__(self, pieces):
-            self.pieces = list(pieces)
-
-        def read1(self, n):
-            return self.pieces.pop(0) if self.pieces else b""
-
-    def read(self, pieces):
+    def read(self, body):
         warnings = []
-        items = list(ollama_chat.read_ndjson(None, self.Pieces(pieces), warnings.append))
+        items = list(ollama_chat.read_ndjson(None, io.BytesIO(body), warnings.append))
         return items, warnings
 
-    def test_a_character_split_across_pieces(self):
-        line = ndjson({"message": {"content": "日本"}})
-        items, warnings = self.read([line[:16], line[16:17], line[17:]])
+    def test_a_last_line_without_a_newline(self):
+        items, warnings = self.read(ndjson({"message": {"content": "日本"}}).rstrip())
         self.assertEqual(items, [{"message": {"content": "日本"}}])
         self.assertEqual(warnings, [])
 
     def test_many_lines_in_one_piece_and_crlf(self):
-        items, warnings = self.read([b'{"a":1}\r\n{"a":2}\n\n{"a":3}\n'])
+        items, warnings = self.read(b'{"a":1}\r\n{"a":2}\n\n \n{"a":3}\n')
         self.assertEqual(items, [{"a": 1}, {"a": 2}, {"a": 3}])
 
     def test_bad_utf8_and_non_objects_are_reported(self):
-        items, warnings = self.read([b'\xff\n[1]\n{"a":1}\n'])
+        items, warnings = self.read(b'\xff\n[1]\n{"a":1}\n')
         self.assertEqual(items, [{"a": 1}])
         self.assertEqual(len(warnings), 2)
         self.assertIn("not valid JSON", warnings[0])
