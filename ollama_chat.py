@@ -184,8 +184,10 @@ def server_base_url(text, name="API_URL"):
         parts = urllib.parse.urlsplit("http://" + text if bare else text)
         port = parts.port
     except ValueError as err:  # "Invalid IPv6 URL", "Port out of range 0-65535"...
-        what = "a bad port" if "port" in str(err).lower() else "a mistake (%s)" % err
-        raise ConfigError("%s has %s: %r" % (name, what, text)) from None
+        if "IPv6" in str(err):
+            raise ConfigError("%s has an IPv6 address without its closing ]: write it "
+                              "as http://[::1]:11434, not %r" % (name, text)) from None
+        raise ConfigError("%s has a bad port: %r" % (name, text)) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise ConfigError("%s must be an http:// or https:// URL, not %r" % (name, text))

@@ -1,5 +1,8 @@
-"""Helpers shared by the tests: a configured copy of the script, and running it."""
+"""Helpers shared by the tests: a configured copy of the script, and running it
+(in a subprocess as a user does, or main() in this process for tables of cases)."""
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -7,7 +10,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
+import urllib.request
+from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -16,6 +22,29 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from fake_ollama import FakeOllama  # noqa: E402
+import ollama_chat  # noqa: E402
+
+SAVED = "ollama_chat conversation"  # the "format" of a saved conversation
+
+
+def user(text):
+    return {"role": "user", "content": text}
+
+
+def assistant(text):
+    return {"role": "assistant", "content": text}
+
+
+class Gate(threading.Event):
+    """A Reply's hold that also tells when the request has reached it."""
+
+    def __init__(self):
+        super().__init__()
+        self.reached = threading.Event()
+
+    def wait(self, timeout=None):
+        self.reached.set()
+        return super().wait(timeout)
 
 
 def configure(path, **constants):
@@ -81,6 +110,28 @@ class ScriptTest(unittest.TestCase):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=clean_env(**(env or {})), timeout=timeout, cwd=self.tmp)
         return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+    def run_main(self, *args, stdin="", constants=None):
+        """main(args) in this process, with the constants edited and the output captured.
+
+        Like run_script (a clean environment, API_URL at the fake unless constants say
+        otherwise), without a new Python each time; returns (exit code, stdout, stderr).
+        """
+        constants = dict({"API_URL": self.server.url + "/api/chat"}, **(constants or {}))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.ExitStack() as stack:
+            for name, value in constants.items():
+                stack.enter_context(mock.patch.object(ollama_chat, name, value))
+            stack.enter_context(mock.patch.dict(os.environ, clean_env(), clear=True))
+            stack.enter_context(mock.patch("sys.stdin", io.StringIO(stdin)))
+            stack.enter_context(contextlib.redirect_stdout(out))
+            stack.enter_context(contextlib.redirect_stderr(err))
+            self.addCleanup(urllib.request.install_opener, None)  # main() installs its own
+            try:
+                code = ollama_chat.main(list(args))
+            except SystemExit as exit:  # argparse
+                code = exit.code
+        return code, out.getvalue(), err.getvalue()
 
     def start_script(self, *args, env=None, constants=None, **popen):
         """Start it without waiting (for Ctrl+C and pipe tests)."""

@@ -1,76 +1,23 @@
 """The command line: a prompt, flags, --list, --check, --pull, --save and --resume."""
 
-import contextlib
-import io
 import json
 import os
 import re
 import subprocess
 import threading
 import unittest
-import urllib.request
 from unittest import mock
 
-from support import ScriptTest, clean_env, closed_port
+from support import SAVED, Gate, ScriptTest, assistant, closed_port, user
 from fake_ollama import (Reply, chat_chunks, html_error, json_error,
                          model_entry, ndjson, pull_chunks)
 import ollama_chat
 
 KEY = "sk-test-SECRET-0123456789"
 DEAD_URL = "http://127.0.0.1:1/api/chat"  # nothing listens on port 1
-SAVED = "ollama_chat conversation"
 
 
-class Gate(threading.Event):
-    """A Reply's hold that also tells when the request has reached it."""
-
-    def __init__(self):
-        super().__init__()
-        self.reached = threading.Event()
-
-    def wait(self, timeout=None):
-        self.reached.set()
-        return super().wait(timeout)
-
-
-def user(text):
-    return {"role": "user", "content": text}
-
-
-def assistant(text):
-    return {"role": "assistant", "content": text}
-
-
-def run_main(test, *args, stdin="", constants=None):
-    """main(args) in this process, for tables of cases; returns (exit code, stdout, stderr).
-
-    Like ScriptTest.run_script, with API_URL at the test's fake unless constants say.
-    """
-    constants = dict({"API_URL": test.server.url + "/api/chat"}, **(constants or {}))
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.ExitStack() as stack:
-        for name, value in constants.items():
-            stack.enter_context(mock.patch.object(ollama_chat, name, value))
-        stack.enter_context(mock.patch.dict(os.environ, clean_env(), clear=True))
-        stack.enter_context(mock.patch("sys.stdin", io.StringIO(stdin)))
-        stack.enter_context(contextlib.redirect_stdout(out))
-        stack.enter_context(contextlib.redirect_stderr(err))
-        test.addCleanup(urllib.request.install_opener, None)  # main() installs its own
-        try:
-            code = ollama_chat.main(list(args))
-        except SystemExit as exit:  # argparse
-            code = exit.code
-    return code, out.getvalue(), err.getvalue()
-
-
-class SharedFakeTest(ScriptTest):
-    """ScriptTest, and main() run in-process against the same fake."""
-
-    def run_main(self, *args, stdin="", constants=None):
-        return run_main(self, *args, stdin=stdin, constants=constants)
-
-
-class PromptTest(SharedFakeTest):
+class PromptTest(ScriptTest):
     """./ollama_chat.py "PROMPT": one turn, the reply alone on stdout."""
 
     def test_the_reply_alone_on_stdout_with_a_final_newline(self):
@@ -130,7 +77,7 @@ class PromptTest(SharedFakeTest):
         self.assertEqual(self.server.requests, [])
 
 
-class FlagTest(SharedFakeTest):
+class FlagTest(ScriptTest):
     """Each flag replaces its constant for this run."""
 
     def test_model(self):
@@ -288,7 +235,7 @@ class FlagTest(SharedFakeTest):
         self.assertIn("(default: MODEL_NAME = 'llama3')", " ".join(out.split()))  # as shipped
 
 
-class UsageErrorTest(SharedFakeTest):
+class UsageErrorTest(ScriptTest):
     """Bad flags and values: argparse's usage message, exit 2, no request."""
 
     CASES = [
@@ -301,6 +248,13 @@ class UsageErrorTest(SharedFakeTest):
         (["-u", "ftp://x", "hi"], "argument -u/--url: must be an http:// or https:// URL"),
         (["-u", "http://u:p@127.0.0.1:1", "hi"], "argument -u/--url: must not contain a user"),
         (["-u", "127.0.0.1:port", "hi"], "argument -u/--url: has a bad port"),
+        (["-u", "[::1", "hi"], "argument -u/--url: has an IPv6 address without its closing ]"),
+        (["-u", "http:/localhost:11434", "hi"],
+         "argument -u/--url: must begin with http:// or https:// (two slashes)"),
+        (["-u", "http://localhost：11434", "hi"], "argument -u/--url: has a full-width '：'"),
+        # bytes that are not UTF-8 in an argument arrive as surrogates
+        (["-s", "\udc93\udcfa\udc96\udc7b", "hi"], "argument -s/--system: is not UTF-8 text"),
+        (["-m", "llama\udcff", "hi"], "argument -m/--model: is not UTF-8 text"),
         (["-m", "", "hi"], "argument -m/--model: is empty"),
         (["-m", "llama 3", "hi"], "argument -m/--model: must not contain spaces"),
         (["--list", "hi"], "--list and --check take no prompt"),
@@ -319,6 +273,8 @@ class UsageErrorTest(SharedFakeTest):
         self.assertIn("\nollama_chat.py: error: ", err)
         self.assertIn(expected, err)
         self.assertNotIn("Traceback", err)
+        self.assertNotIn("API_URL", err)  # the flag is named, not the constant
+        self.assertNotIn("<lambda>", err)
         self.assertEqual(self.server.requests, [])
 
     def test_bad_flags_and_values(self):
@@ -331,24 +287,23 @@ class UsageErrorTest(SharedFakeTest):
             with self.subTest(args=args):
                 self.assertUsageError(self.run_script(*args, input=b"from stdin\n"), expected)
 
-    # socket.settimeout(inf) raises OverflowError: inf must be refused as a value.
-    def test_an_endless_timeout_is_refused_before_any_request(self):
-        code, out, err = self.run_script("--timeout", "inf", "hi")
-        self.assertNotIn("Traceback", err)
-        self.assertEqual((code, out), (2, ""), err)
-        self.assertIn("--timeout", err)
-        self.assertEqual(self.server.requests, [])
+    # sock.settimeout() raises OverflowError for inf and for 1e10 ("timestamp out
+    # of range"): such values must be refused before any request.
+    def test_timeouts_a_socket_cannot_take_are_refused_before_any_request(self):
+        for value in ("inf", "1e10"):
+            with self.subTest(value=value):
+                code, out, err = self.run_script("--timeout", value, "hi")
+                self.assertNotIn("Traceback", err)
+                self.assertEqual((code, out), (2, ""), err)
+                self.assertIn("--timeout", err)
+                self.assertEqual(self.server.requests, [])
 
-    # sock.settimeout(1e10) raises OverflowError ("timestamp out of range").
-    def test_a_timeout_too_large_for_a_socket_is_refused(self):
-        code, out, err = self.run_script("--timeout", "1e10", "hi")
-        self.assertNotIn("Traceback", err)
-        self.assertEqual((code, out), (2, ""), err)
-        self.assertIn("--timeout", err)
-        self.assertEqual(self.server.requests, [])
+    def test_the_real_script_names_the_flag_for_a_bad_url(self):
+        code, out, err = self.run_script("-u", "http:/localhost:11434", "hi")
+        self.assertUsageError((code, out, err), "argument -u/--url: must begin with http://")
 
 
-class ListTest(SharedFakeTest):
+class ListTest(ScriptTest):
 
     def test_models_one_per_line_header_first(self):
         self.server.models = ["llama3:latest", "qwen2.5-coder:14b"]
@@ -384,7 +339,7 @@ class ListTest(SharedFakeTest):
         self.assertIn("connection refused", err)
 
 
-class CheckTest(SharedFakeTest):
+class CheckTest(ScriptTest):
     """--check: one line per check, exit 0 only when a chat can work."""
 
     def lines(self, out):
@@ -499,7 +454,7 @@ class CheckTest(SharedFakeTest):
         self.assertNotIn("127.0.0.1:9", out)
 
 
-class PullTest(SharedFakeTest):
+class PullTest(ScriptTest):
     """--pull: the model is pulled first when the server does not have it."""
 
     def test_a_missing_model_is_pulled_then_the_chat_goes_on(self):
@@ -576,7 +531,7 @@ class PullTest(SharedFakeTest):
                                  ["/api/tags", "/api/chat"])
 
 
-class SaveTest(SharedFakeTest):
+class SaveTest(ScriptTest):
     """--save FILE: the conversation as JSON after every reply, written whole or not at all."""
 
     def path(self, name):
@@ -671,7 +626,7 @@ class SaveTest(SharedFakeTest):
         self.assertEqual(self.leftovers(), [])
 
 
-class ResumeTest(SharedFakeTest):
+class ResumeTest(ScriptTest):
     """--resume FILE: continue a saved conversation, and save it back there."""
 
     def setUp(self):

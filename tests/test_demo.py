@@ -94,6 +94,7 @@ class DemoTest(ScriptTest):
         self.assertEqual(self.server.chat_requests[0].json["think"], "high")
         self.server.requests.clear()
         code, _, err = self.run_script()
+        self.assertEqual(code, 0, err)
         self.assertNotIn("think", self.server.chat_requests[0].json)
 
     def test_length_limit_is_warned_about(self):
@@ -125,7 +126,10 @@ class DemoTest(ScriptTest):
         self.assertNotIn("Authorization", self.server.chat_requests[0].headers)
 
     def test_key_from_constant_or_environment(self):
-        self.run_script(constants={"API_KEY": "sk-from-file"}, env={"OLLAMA_API_KEY": "sk-env"})
+        code, out, err = self.run_script(constants={"API_KEY": "sk-from-file"},
+                                         env={"OLLAMA_API_KEY": "sk-env"})
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("sk-from-file", out + err)
         self.assertEqual(self.server.chat_requests[0].headers["Authorization"], "Bearer sk-from-file")
         self.server.requests.clear()
         code, out, err = self.run_script(env={"OLLAMA_API_KEY": "sk-env"})

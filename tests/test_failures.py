@@ -34,28 +34,25 @@ class ServerErrorTest(ScriptTest):
         self.assertCleanFailure(code, err)
         self.assertIn("No models are installed there yet.", err)
 
-    def test_server_error_text_is_shown(self):
-        self.server.script("/api/chat", json_error(500, "timed out waiting for llama-server to start"))
-        code, out, err = self.run_script()
-        self.assertCleanFailure(code, err)
-        self.assertIn("HTTP 500 Internal Server Error: timed out waiting for llama-server to start", err)
-        self.assertStoppedAfterFirstTurn(out)
-
-    def test_busy_server(self):
-        self.server.script("/api/chat", json_error(
-            503, "server busy, please try again. maximum pending requests exceeded"))
-        code, _, err = self.run_script()
-        self.assertCleanFailure(code, err)
-        self.assertIn("503", err)
-        self.assertIn("server busy", err)
-
-    def test_missing_key(self):
-        self.server.script("/api/chat", html_error(401, "Authorization Required"))
-        code, _, err = self.run_script()
-        self.assertCleanFailure(code, err)
-        self.assertIn("HTTP 401", err)
-        self.assertIn("the server wants an API key: set API_KEY", err)
-        self.assertNotIn("<", err)
+    def test_error_statuses_are_the_server_s_words_and_what_to_do(self):
+        cases = [
+            (json_error(500, "timed out waiting for llama-server to start"),
+             ["HTTP 500 Internal Server Error: timed out waiting for llama-server to start"]),
+            (json_error(503, "server busy, please try again. maximum pending requests exceeded"),
+             ["HTTP 503 Service Unavailable: server busy", "try again in a moment"]),
+            (html_error(401, "Authorization Required"),
+             ["HTTP 401", "the server wants an API key: set API_KEY"]),
+        ]
+        for reply, expected in cases:
+            with self.subTest(status=reply.status):
+                self.server.reset()
+                self.server.script("/api/chat", reply)
+                code, out, err = self.run_script()
+                self.assertCleanFailure(code, err)
+                for text in expected:
+                    self.assertIn(text, err)
+                self.assertNotIn("<", err)
+                self.assertStoppedAfterFirstTurn(out)
 
     def test_rejected_key_is_named_but_never_shown(self):
         self.server.script("/api/chat", json_error(401, "unauthorized"))
@@ -224,12 +221,6 @@ class ConnectionTest(ScriptTest):
 
 class ConfigErrorTest(ScriptTest):
 
-    def assertConfigError(self, constants, expected):
-        code, out, err = self.run_script(constants=constants)
-        self.assertCleanFailure(code, err, expected_code=2)
-        self.assertIn(expected, err)
-        self.assertEqual(self.server.requests, [])
-
     def test_bad_constants_exit_2_before_any_request(self):
         cases = [
             ({"API_URL": "file:///etc/passwd"}, "API_URL must be an http:// or https:// URL"),
@@ -247,10 +238,34 @@ class ConfigErrorTest(ScriptTest):
             ({"API_KEY": "two words"}, "API_KEY contains spaces"),
             ({"OPTIONS": "num_ctx=8192"}, "OPTIONS must be a dict"),
             ({"OPTIONS": {"stop": {1, 2}}}, "OPTIONS holds a value JSON cannot carry"),
+            # mistakes a new user makes, easily with a Japanese IME
+            ({"API_URL": "http://[::1/api/chat"},
+             "API_URL has an IPv6 address without its closing ]"),
+            ({"API_URL": "http://localhost：11434/api/chat"},
+             "API_URL has a full-width '：' (FULLWIDTH COLON): type it as ':' (half-width)"),
+            ({"API_URL": "http：//localhost:11434/api/chat"},
+             "API_URL has a full-width '：' (FULLWIDTH COLON)"),
+            ({"API_URL": "http:/localhost:11434/api/chat"},
+             "API_URL must begin with http:// or https:// (two slashes): "
+             "'http:/localhost:11434/api/chat'"),
+            ({"API_URL": "http://例え.jp/api/chat"}, "API_URL has the character '例'"),
         ]
         for constants, expected in cases:
             with self.subTest(constants=constants):
                 self.assertConfigError(constants, expected)
+
+    def assertConfigError(self, constants, expected):
+        code, out, err = self.run_main("hi", constants=constants)
+        self.assertCleanFailure(code, err, expected_code=2)
+        self.assertEqual(out, "")
+        self.assertIn(expected, err)
+        self.assertNotIn("http://http", err)  # never a URL the user did not type
+        self.assertEqual(self.server.requests, [])
+
+    def test_the_real_script_exits_2_before_any_request(self):
+        code, out, err = self.run_script(constants={"API_URL": "http://[::1/api/chat"})
+        self.assertCleanFailure(code, err, expected_code=2)
+        self.assertEqual(self.server.requests, [])
 
 
 class InterruptTest(ScriptTest):

@@ -10,9 +10,8 @@ import time
 import unittest
 import warnings
 
-from support import clean_env
+from support import SAVED, ScriptTest, assistant, clean_env, user
 from fake_ollama import Reply, chat_chunks, json_error
-from test_cli import SAVED, SharedFakeTest, assistant, user
 
 try:
     import pty
@@ -25,7 +24,7 @@ def said(text):
     return assistant("You said: " + text)
 
 
-class PipedChatTest(SharedFakeTest):
+class PipedChatTest(ScriptTest):
     """-i with stdin a pipe: no prompts, each reply alone on its line of stdout."""
 
     def chat(self, *lines, args=(), **options):
@@ -183,12 +182,21 @@ class PipedChatTest(SharedFakeTest):
             self.assertIn(name, help_text)
         self.assertEqual(self.server.requests, [])
 
-    def test_an_unknown_command_is_an_error_line_and_the_session_goes_on(self):
-        code, out, err = self.chat("/frobnicate now", "one")
-        self.assertEqual((code, out), (0, "You said: one\n"))
-        self.assertEqual(err, "ollama_chat: error: unknown command /frobnicate: /? lists "
-                              "the commands\n")
-        self.assertEqual(self.history(0), [user("one")])
+    def test_an_unknown_command_or_a_failed_turn_is_an_error_line_and_the_session_goes_on(self):
+        cases = [
+            ((), "unknown command /frobnicate: /? lists the commands"),
+            ((json_error(500, "llama runner process has terminated"),),
+             "HTTP 500 Internal Server Error: llama runner process has terminated"),
+        ]
+        for replies, message in cases:
+            with self.subTest(message=message):
+                self.server.reset()
+                self.server.script("/api/chat", *replies)
+                first = "/frobnicate now" if not replies else "one"
+                code, out, err = self.chat(first, "two")
+                self.assertEqual((code, out, err),
+                                 (0, "You said: two\n", "ollama_chat: error: %s\n" % message))
+                self.assertEqual(self.history(-1), [user("two")])  # nothing of the failure
 
     def test_save_and_load_without_a_file_name(self):
         code, out, err = self.chat("/save", "/load", "one")
@@ -209,23 +217,23 @@ class PipedChatTest(SharedFakeTest):
         self.assertIn("ollama_chat: error: cannot save the conversation to %s" % missing, err)
         self.assertNotIn("Saved", err)
 
-    def test_a_line_that_is_not_utf8_is_an_error_line_and_the_session_goes_on(self):
-        text = b"one\n" + "日本語\n".encode("shift_jis") + b"two\n"
-        code, out, err = self.run_script("-i", input=text)
-        self.assertNotIn("Traceback", err)
-        self.assertEqual((code, out), (0, "You said: one\nYou said: two\n"), err)
-        self.assertIn("not UTF-8 text", err)
-        self.assertEqual(self.history(1), [user("one"), said("one"), user("two")])
-
     # In a UTF-8 locale other than C.UTF-8 (ja_JP.UTF-8; forced here with
     # PYTHONIOENCODING=utf-8) sys.stdin decodes strictly unless main() says otherwise.
-    def test_a_line_that_is_not_utf8_is_an_error_line_in_any_locale(self):
-        text = b"one\n" + "日本語\n".encode("shift_jis") + b"two\n"
-        code, out, err = self.run_script("-i", input=text, env={"PYTHONIOENCODING": "utf-8"})
-        self.assertNotIn("Traceback", err)
-        self.assertEqual((code, out), (0, "You said: one\nYou said: two\n"), err)
-        self.assertIn("not UTF-8 text", err)
-        self.assertEqual(self.history(1), [user("one"), said("one"), user("two")])
+    def test_lines_that_are_not_utf8_are_error_lines_and_the_session_goes_on(self):
+        sjis = "日本語".encode("shift_jis")
+        text = (b"one\n" + sjis + b"\n/system " + sjis + b"\n/model llama" + sjis
+                + b"\ntwo\n")
+        for env in ({}, {"PYTHONIOENCODING": "utf-8"}):
+            with self.subTest(env=env):
+                self.server.reset()
+                code, out, err = self.run_script("-i", input=text, env=env)
+                self.assertNotIn("Traceback", err)
+                self.assertEqual((code, out), (0, "You said: one\nYou said: two\n"), err)
+                self.assertEqual(err.count("is not UTF-8 text"), 3, err)
+                self.assertIn("/system is not UTF-8 text", err)
+                self.assertIn("/model is not UTF-8 text", err)
+                self.assertEqual(self.history(1), [user("one"), said("one"), user("two")])
+                self.assertEqual(self.server.chat_requests[1].json["model"], "llama3")
 
     def test_lines_between_triple_quotes_are_one_message(self):
         code, out, err = self.chat('"""', "first line", "", "  indented", '"""', "after")
@@ -244,14 +252,6 @@ class PipedChatTest(SharedFakeTest):
         self.assertEqual((code, out, err), (0, "You said: one\n", ""))
         self.assertEqual(len(self.server.chat_requests), 1)
 
-    def test_a_server_error_is_reported_and_the_session_goes_on(self):
-        self.server.script("/api/chat", json_error(500, "llama runner process has terminated"))
-        code, out, err = self.chat("one", "two")
-        self.assertEqual((code, out), (0, "You said: two\n"))
-        self.assertEqual(err, "ollama_chat: error: HTTP 500 Internal Server Error: llama runner "
-                              "process has terminated\n")
-        self.assertEqual(self.history(1), [user("two")])
-
     def test_a_cut_stream_is_reported_and_the_session_goes_on(self):
         self.server.script("/api/chat", Reply(chat_chunks("half a", done=False), cut=True))
         code, out, err = self.chat("one", "two")
@@ -268,7 +268,7 @@ class PipedChatTest(SharedFakeTest):
 
 
 @unittest.skipIf(pty is None or sys.platform == "win32", "needs a pseudo-terminal (POSIX)")
-class TerminalChatTest(SharedFakeTest):
+class TerminalChatTest(ScriptTest):
     """-i on a pseudo-terminal that is the script's controlling terminal."""
 
     def start_on_terminal(self, *args):

@@ -3,38 +3,18 @@
 import contextlib
 import io
 import random
+import threading
 import unittest
 import urllib.request
 from unittest import mock
 
-from support import FakeOllama
+from support import ScriptTest
 import ollama_chat
 from fake_ollama import Reply, chat_chunks, ndjson
 
 GARBAGE = [b"<html><body>Bad Gateway</body></html>", b"{broken json", b"\xff\xfe\xfa",
            b"[1, 2, 3]", b'"just a string"', b'data: {"choices": []}', b"null"]
 ALPHABET = ["a", "b", " ", "日本", "語", "🙂", "é", "\\", '"', "\n", "\t", "{", "}", "ok"]
-
-
-class InProcess(unittest.TestCase):
-    """main() with its constants pointed at a fake server and its output captured."""
-
-    def setUp(self):
-        self.server = FakeOllama().start()
-        self.addCleanup(self.server.stop)
-        self.addCleanup(urllib.request.install_opener, None)
-
-    def run_main(self, *argv, **constants):
-        constants.setdefault("API_URL", self.server.url)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.ExitStack() as stack:
-            for name, value in constants.items():
-                stack.enter_context(mock.patch.object(ollama_chat, name, value))
-            stack.enter_context(mock.patch.dict("os.environ", {}, clear=True))
-            stack.enter_context(contextlib.redirect_stdout(out))
-            stack.enter_context(contextlib.redirect_stderr(err))
-            code = ollama_chat.main(list(argv))
-        return code, out.getvalue(), err.getvalue()
 
 
 def random_stream(rng):
@@ -68,14 +48,14 @@ def random_stream(rng):
     return chunks, shown, outcome, garbage
 
 
-class RandomStreamTest(InProcess):
+class RandomStreamTest(ScriptTest):
 
     def test_seeded_random_streams(self):
         for seed in range(150):
             rng = random.Random(seed)
             chunks, shown, outcome, garbage = random_stream(rng)
             cut = outcome == "incomplete" and rng.random() < 0.5
-            self.server.requests.clear()
+            self.server.reset()
             self.server.script("/api/chat", Reply(chunks, cut=cut))
             with self.subTest(seed=seed, outcome=outcome, cut=cut):
                 code, out, err = self.run_main()
@@ -146,7 +126,7 @@ class ReaderGone(io.StringIO):
         return super().write(text)
 
 
-class ClosedStdoutTest(InProcess):
+class ClosedStdoutTest(ScriptTest):
 
     def test_reader_gone_while_a_failure_is_reported_is_still_quiet(self):
         self.server.script("/api/chat", Reply(chat_chunks("partial", done=False), cut=True))
@@ -157,16 +137,52 @@ class ClosedStdoutTest(InProcess):
         self.assertEqual((code, out.getvalue(), err.getvalue()), (141, "partial", ""))
 
 
-class ConversationTest(InProcess):
+class WatchedOut(io.StringIO):
+    """stdout that tells when a text has been flushed to the screen."""
 
-    def settings(self):
-        return ollama_chat.Settings.from_constants(url=self.server.url, environ={})
+    def __init__(self, watch):
+        super().__init__()
+        self.watch = watch
+        self.shown = threading.Event()
+
+    def flush(self):
+        if self.watch in self.getvalue():
+            self.shown.set()
+
+
+class ConversationTest(ScriptTest):
+
+    def conversation(self, out=None):
+        settings = ollama_chat.Settings.from_constants(url=self.server.url, environ={})
+        urllib.request.install_opener(ollama_chat.build_opener(settings))
+        self.addCleanup(urllib.request.install_opener, None)
+        display = ollama_chat.Display(out or io.StringIO(), io.StringIO())
+        return ollama_chat.Conversation(settings, display)
+
+    def test_a_token_is_on_screen_before_the_next_arrives(self):
+        go_on = threading.Event()
+        self.server.script("/api/chat", Reply(chat_chunks("first", " second"),
+                                               hold_at=(1, go_on)))
+        out = WatchedOut("first")
+        conversation = self.conversation(out)
+        turn = threading.Thread(target=conversation.ask, args=("hi",))
+        turn.start()
+        try:  # the server holds " second" back until "first" has been shown
+            self.assertTrue(out.shown.wait(10), "the first token never showed")
+        finally:
+            go_on.set()
+            turn.join()
+        self.assertEqual(out.getvalue(), "first second\n")
+
+    def test_settings_never_change_once_built(self):
+        conversation = self.conversation()
+        with self.assertRaises(AttributeError):
+            conversation.settings.model = "other"
+        conversation.model = "other"  # what a chat changes belongs to the conversation
+        self.assertEqual(conversation.settings.model, "llama3")
 
     def test_failed_turn_adds_nothing(self):
-        settings = self.settings()
-        urllib.request.install_opener(ollama_chat.build_opener(settings))
-        display = ollama_chat.Display(io.StringIO(), io.StringIO())
-        conversation = ollama_chat.Conversation(settings, display)
+        conversation = self.conversation()
         conversation.ask("one")
         before = list(conversation.messages)
         self.server.script("/api/chat", Reply(chat_chunks("x", done=False), cut=True))
