@@ -70,6 +70,9 @@ THINK_LEVELS = ("low", "medium", "high")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
+TIME_LABEL = "現在の日時 local time:"  # before the time on each message the model gets
+FULL = 0.8  # warn when a reply leaves the context window this full
+SMALLEST_WINDOW = 2048  # Ollama's default num_ctx before v0.6.7; 4096 (or more) since
 
 
 # --- Errors ----------------------------------------------------------------
@@ -539,8 +542,8 @@ def stream_reply(settings, display, body, label=""):
     if settings.verbose:
         show_stats(display, reply.final)
     if reply.final.get("done_reason") == "length":
-        display.warn("the reply was cut by the length limit: raise num_predict or "
-                     "num_ctx in OPTIONS at the top of ollama_chat.py.")
+        display.warn("the reply was cut by the length limit: raise num_predict or num_ctx "
+                     "(-o num_ctx=16384, or OPTIONS at the top of ollama_chat.py).")
     return reply
 
 
@@ -568,12 +571,30 @@ def show_chunk(settings, display, reply, chunk):
 
 # --- The conversation ------------------------------------------------------
 
-def time_message(now=None):
-    """The system text that lets the model answer "what time is it?"."""
+def with_time(text, now=None):
+    """The user's message as the model gets it: the local time to the minute first.
+
+    The time rides on each new message rather than in a system message at the
+    start: the start of the chat then stays the same from turn to turn, so the
+    server's prompt cache skips it, the model's own system prompt (its Modelfile
+    SYSTEM) is kept, and templates that take a system message only first work.
+
+    >>> jst = datetime.timezone(datetime.timedelta(hours=9), "JST")
+    >>> with_time("hi", datetime.datetime(2026, 11, 26, 15, 4, 59, tzinfo=jst))
+    '[現在の日時 local time: 2026-11-26 (Thu) 15:04 JST, UTC+09:00]\\nhi'
+    """
     now = now or datetime.datetime.now().astimezone()
     offset = now.strftime("%z")
-    return "現在の日時 (current local date and time): %s %s (UTC%s:%s)" % (
-        now.strftime("%Y-%m-%d (%a) %H:%M:%S"), now.tzname() or "", offset[:3], offset[3:])
+    return "[%s %s %s, UTC%s:%s]\n%s" % (
+        TIME_LABEL, now.strftime("%Y-%m-%d (%a) %H:%M"), now.tzname() or "",
+        offset[:3], offset[3:], text)
+
+
+def without_time(text):
+    """What the user typed, from a message as with_time() sent it."""
+    if text.startswith("[" + TIME_LABEL):
+        return text.partition("]\n")[2]
+    return text
 
 
 class Conversation:
@@ -581,6 +602,8 @@ class Conversation:
 
     It owns what the user can change as the chat goes on: the model and the system
     prompt (-m and -s, /model and /system, or a file given to --resume or /load).
+    Each request repeats the last one exactly, then adds the reply and the new
+    message, so the server re-reads only what is new.
     """
 
     def __init__(self, settings, display, model=None, system=None, messages=(),
@@ -592,6 +615,9 @@ class Conversation:
         self.messages = list(messages)
         self.label = ""  # printed before each reply, e.g. "Assistant (llama3): "
         self.save_path = save_path  # written after every complete turn
+        self.whole_prompt = False  # one prompt: refuse it if too long, rather than cut it
+        self.gauge = ContextGauge(settings, display)
+        self.grown_from = None  # (model, system, messages) after the last turn
 
     @classmethod
     def from_file(cls, path, settings, display, model=None, system=None, save_path=None):
@@ -602,28 +628,34 @@ class Conversation:
                    data["messages"], save_path)
 
     def request_body(self, messages):
-        system = time_message()
-        if self.system:
-            system += "\n\n" + self.system
-        body = {"model": self.model,
-                "messages": [{"role": "system", "content": system}] + messages,
-                "stream": True}
+        if self.system:  # it replaces the model's own, as `ollama run`'s /set system does
+            messages = [{"role": "system", "content": self.system}] + messages
+        body = {"model": self.model, "messages": messages, "stream": True}
         if self.settings.think is not None:
             body["think"] = self.settings.think
         if self.settings.options:
             body["options"] = self.settings.options
+        if self.whole_prompt:
+            body["truncate"] = False
         return body
 
     def ask(self, text, again=False):
         """One turn; with again=True, a new reply to the last message replaces the old one."""
         check_utf8(text)
         history = self.messages[:-2] if again else self.messages
-        turn = history + [{"role": "user", "content": text}]
+        grew = self.grown_from == (self.model, self.system, len(history))
+        turn = history + [{"role": "user", "content": with_time(text)}]
         reply = stream_reply(self.settings, self.display, self.request_body(turn), self.label)
         self.messages = turn + [{"role": "assistant", "content": reply.text}]
+        self.grown_from = (self.model, self.system, len(self.messages))
+        self.gauge.measure(self.model, turn, reply.final, grew)
         if self.save_path:
             self.save(self.save_path)
         return reply
+
+    def clear(self):
+        self.messages, self.grown_from = [], None
+        self.gauge.forget()
 
     def save(self, path):
         data = {"format": SAVE_FORMAT, "version": 1, "model": self.model,
@@ -632,6 +664,7 @@ class Conversation:
 
     def load(self, path):
         data = read_conversation(path)
+        self.clear()
         self.model, self.system = data["model"], data.get("system", "")
         self.messages = data["messages"]
 
@@ -653,6 +686,152 @@ def run_demo(conversation):
         display.line()
     display.line("--- Session Ended ---", "bold")
     return 0
+
+
+# --- The context window: how full it is, what the server dropped ---------
+
+class ContextGauge:
+    """How full the model's context window (num_ctx) is after each reply.
+
+    When a chat outgrows the window, Ollama drops its oldest messages and answers
+    200 as usual: no field says so. prompt_eval_count, the prompt's tokens after
+    that drop, is how we notice: it shrinks though the chat only grew.
+    """
+
+    def __init__(self, settings, display):
+        self.settings, self.display = settings, display
+        self.windows = {}  # model: (tokens, exact) or None, asked at most once a model
+        self.last = None  # (prompt_eval_count, prompt_eval_count + eval_count) of the last turn
+        self.full = False  # said that the chat is FULL; again only after it was less
+        self.dropped = False  # said that the server dropped the start of the chat
+
+    def forget(self):
+        """A new start (/clear, /load): nothing to compare with."""
+        self.last, self.full, self.dropped = None, False, False
+
+    def measure(self, model, messages, final, grew):
+        """After a reply: -v's line, and a warning when the chat is full or was cut."""
+        prompt, generated = count(final, "prompt_eval_count"), count(final, "eval_count")
+        if prompt is None:
+            return  # no statistics from this server
+        used = prompt + (generated or 0)
+        before, self.last = self.last, (prompt, used)
+        window = self.window(model, used)
+        if self.settings.verbose:
+            self.display.message("", "context: %s" % usage(used, window), "dim")
+        if grew and before and prompt < before[0]:
+            self.warn_dropped(messages, prompt, before[1], window)
+            self.full = True
+        elif window and window[1] and used >= FULL * window[0]:
+            if not self.full:
+                self.display.warn(
+                    "this chat fills {}% of the model's context window ({:,} of {:,} tokens); "
+                    "past it, the server silently drops the oldest messages.\n  {}".format(
+                        100 * used // window[0], used, window[0], more_room(window)))
+            self.full = True
+        else:
+            self.full = False
+
+    def warn_dropped(self, messages, prompt, tokens_before, window):
+        gone = dropped_count(messages, prompt, tokens_before)
+        first = next((m["content"] for m in messages[:gone] if m["role"] == "user"), "")
+        first = " ".join(without_time(first).split())
+        self.display.warn(
+            "%sthe chat no longer fits the model's context window%s: the server dropped "
+            "the oldest messages without a word. The model no longer sees about the first "
+            "%d message%s%s.\n  %s" % (
+                "again: " if self.dropped else "",
+                " (%s tokens)" % "{:,}".format(window[0]) if window and window[1] else "",
+                gone, "" if gone == 1 else "s",
+                " (from \u300c%s\u300d)" % (first[:30] + ("…" if len(first) > 30 else ""))
+                if first else "", more_room(window)))
+        self.dropped = True
+
+    def window(self, model, used):
+        """The window's (tokens, exact) for the model, or None; asked only when needed."""
+        num_ctx = self.settings.options.get("num_ctx")
+        if isinstance(num_ctx, int) and not isinstance(num_ctx, bool) and num_ctx > 0:
+            return num_ctx, True
+        if model not in self.windows and (self.settings.verbose or
+                                          used >= FULL * SMALLEST_WINDOW):
+            self.windows[model] = ask_window(self.settings, model)
+        return self.windows.get(model)
+
+
+def ask_window(settings, model):
+    """The window of a loaded model from /api/ps (exact), else its trained length from
+    /api/show (an upper bound); None when the server tells neither."""
+    try:
+        loaded = get_json(settings, "/api/ps")
+        for entry in loaded.get("models") or () if isinstance(loaded, dict) else ():
+            if (isinstance(entry, dict) and same_model(entry.get("name"), model)
+                    and count(entry, "context_length")):
+                return entry["context_length"], True
+        shown = get_json(settings, "/api/show", {"model": model})
+        info = shown.get("model_info") if isinstance(shown, dict) else None
+        for name, value in (info.items() if isinstance(info, dict) else ()):
+            if name.endswith(".context_length") and count(info, name):
+                return value, False
+    except ChatError:
+        pass  # an older server, a proxy that allows only /api/chat: no gauge
+    return None
+
+
+def same_model(name, model):
+    """Names as /api/ps lists them ("llama3:latest") against ours ("llama3")."""
+    def full(text):
+        return text if ":" in text else text + ":latest"
+    return isinstance(name, str) and full(name) == full(model)
+
+
+def count(data, name):
+    """A count from the server: a whole number >= 0, or None."""
+    value = data.get(name) if isinstance(data, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def usage(used, window):
+    """-v's line.
+
+    >>> usage(3412, (4096, True))
+    '3,412 / 4,096 tokens (83%)'
+    >>> usage(3412, (131072, False))
+    "3,412 tokens; the window is Ollama's default (4,096 or more) unless num_ctx is set, \
+at most 131,072, the model's trained length"
+    """
+    if window and window[1]:
+        return "{:,} / {:,} tokens ({}%)".format(used, window[0], 100 * used // window[0])
+    if window:
+        return ("{:,} tokens; the window is Ollama's default (4,096 or more) unless num_ctx "
+                "is set, at most {:,}, the model's trained length".format(used, window[0]))
+    return "{:,} tokens; the window is not known".format(used)
+
+
+def more_room(window):
+    """What to do about a full window."""
+    bigger = max(8192, 2 * window[0]) if window and window[1] else 16384
+    return ("For more room: -o num_ctx=%d or OPTIONS at the top of ollama_chat.py (more "
+            "memory; the model reloads), /clear in -i, or a new chat." % bigger)
+
+
+def dropped_count(messages, prompt, tokens_before):
+    """About how many of the oldest messages the server dropped, judged by their sizes.
+
+    messages: the request's; tokens_before: what all but the newest of them took
+    on the turn before (prompt and reply); prompt: this turn's prompt_eval_count.
+
+    >>> dropped_count([{"content": "x" * 400}] * 5, 250, 400)  # 100 tokens a message
+    3
+    """
+    sizes = [len(m["content"].encode("utf-8", "replace")) for m in messages]
+    per_byte = tokens_before / max(1, sum(sizes[:-1]))
+    missing, gone = per_byte * sum(sizes) - prompt, 0
+    while gone < len(sizes) - 1 and (gone == 0 or missing > 0):
+        missing -= per_byte * sizes[gone]
+        gone += 1
+    return gone
 
 
 # --- What went wrong, in the user's words -----------------------------------
@@ -811,6 +990,10 @@ def http_error(settings, path, err, model=None):
                      % (settings.base_url, path, settings.url_name))
     elif status == 400 and "HTTPS port" in server_text and settings.base_url.startswith("http:"):
         lines.append("use https:// in %s." % settings.url_name)
+    elif status == 400 and re.search(r"exceeds the (available )?context", server_text):
+        lines.append("the prompt is longer than the model's context window: give a larger "
+                     "one with -o num_ctx=16384 (or OPTIONS; more memory, the model "
+                     "reloads), or send less.")
     elif status == 400 and "does not support thinking" in server_text:
         lines.append("set THINK = None (or False) for this model.")
     elif status in STATUS_HINTS:
@@ -1014,9 +1197,9 @@ class Display:
         self.write(self.paint(label, "bold", "green") + text if label else text)
 
     def write(self, text):
+        self.mid_line = not text.endswith("\n")  # first: Ctrl+C may come during the flush
         self.out.write(text)
         self.out.flush()
-        self.mid_line = not text.endswith("\n")
 
     def end_line(self):
         """End the reply's last line, if the reply did not."""
@@ -1184,7 +1367,7 @@ class Repl:
         if name in ("/help", "/?"):
             say(REPL_HELP)
         elif name == "/clear":
-            conversation.messages = []
+            conversation.clear()
             self.last_prompt, self.replaceable = None, False
             say("Cleared the conversation (the system prompt stays).")
         elif name == "/model":
@@ -1486,6 +1669,33 @@ def prompt_text(text, flag):
     return check_text(flag, text, empty=True)
 
 
+def option_pair(text, flag="--option"):
+    """-o KEY=VALUE: a model option, its value a number, true or false, or text.
+
+    >>> option_pair("num_ctx=16384"), option_pair("temperature=0.2")
+    (('num_ctx', 16384), ('temperature', 0.2))
+    >>> option_pair("stop=<|eot_id|>"), option_pair("penalize_newline=False")
+    (('stop', '<|eot_id|>'), ('penalize_newline', False))
+    """
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ConfigError("%s takes NAME=VALUE, e.g. num_ctx=16384, not %r" % (flag, text))
+    check_utf8(value, flag)
+    if name == "stop":  # a stop sequence is text, even "42"
+        return name, value
+    if value.strip().lower() in ("true", "false"):
+        return name, value.strip().lower() == "true"
+    for kind in (int, float):
+        try:
+            number = kind(value)
+        except ValueError:
+            continue
+        if number == number and abs(number) != float("inf"):  # JSON has no NaN or inf
+            return name, number
+    return name, value
+
+
 def seconds(text, flag):
     try:
         value = float(text)
@@ -1526,6 +1736,11 @@ def build_parser():
                         help="a system prompt (default: SYSTEM_PROMPT = %r)" % SYSTEM_PROMPT)
     parser.add_argument("--timeout", metavar="SECONDS", type=argument_type("--timeout", seconds),
         help="give up after this much silence (default: TIMEOUT = %r)" % TIMEOUT)
+    parser.add_argument("-o", "--option", metavar="NAME=VALUE", action="append", default=[],
+                        type=argument_type("--option", option_pair),
+                        help="a model option for this run, over OPTIONS (%r); repeat it for "
+                             "more, e.g. -o num_ctx=16384 -o temperature=0.2 (stop may "
+                             "repeat)" % (OPTIONS,))
     parser.add_argument("--think", choices=("on", "off") + THINK_LEVELS,
                         help="thinking for reasoning models (default: THINK = %r, "
                              "None is the server's default)" % (THINK,))
@@ -1563,8 +1778,14 @@ def parse_args(parser, argv):
 
 def settings_from(args):
     """The constants, replaced by the flags given."""
+    options = OPTIONS
+    if args.option and isinstance(OPTIONS, dict):  # else Settings says what is wrong
+        options = dict(OPTIONS, **{name: value for name, value in args.option})
+        stops = [value for name, value in args.option if name == "stop"]
+        if stops:
+            options["stop"] = stops
     flags = {"url": args.url, "model": args.model, "system": args.system,
-             "timeout": args.timeout,
+             "timeout": args.timeout, "options": options,
              "think": {"on": True, "off": False}.get(args.think, args.think),
              "show_thinking": False if args.hide_thinking else None}
     return Settings.from_constants(
@@ -1589,6 +1810,7 @@ def run(args, settings, display):
     if args.interactive:
         return Repl(conversation, display).run(first=args.prompt)
     if args.prompt is not None:
+        conversation.whole_prompt = True  # nothing to drop: better refused than cut
         conversation.ask(args.prompt)
         return 0
     return run_demo(conversation)

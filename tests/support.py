@@ -35,6 +35,12 @@ def assistant(text):
     return {"role": "assistant", "content": text}
 
 
+def spoken(messages):
+    """Messages as the user typed them: the time line taken off each user message."""
+    return [dict(m, content=ollama_chat.without_time(m["content"]))
+            if m.get("role") == "user" else m for m in messages]
+
+
 class Gate(threading.Event):
     """A Reply's hold that also tells when the request has reached it."""
 
@@ -110,6 +116,10 @@ class ScriptTest(unittest.TestCase):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=clean_env(**(env or {})), timeout=timeout, cwd=self.tmp)
         return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+    def sent(self, number):
+        """The messages of the number-th chat request, each as the user typed it."""
+        return spoken(self.server.chat_requests[number].json["messages"])
 
     def run_main(self, *args, stdin="", constants=None):
         """main(args) in this process, with the constants edited and the output captured.

@@ -8,7 +8,7 @@ import threading
 import unittest
 from unittest import mock
 
-from support import SAVED, Gate, ScriptTest, assistant, closed_port, user
+from support import SAVED, Gate, ScriptTest, assistant, closed_port, spoken, user
 from fake_ollama import (Reply, chat_chunks, html_error, json_error,
                          model_entry, ndjson, pull_chunks)
 import ollama_chat
@@ -30,24 +30,25 @@ class PromptTest(ScriptTest):
         code, out, err = self.run_script("two lines please")
         self.assertEqual((code, out, err), (0, "line one\nline two\n", ""))
 
-    def test_the_request_is_the_time_then_exactly_one_user_message(self):
+    def test_the_request_is_one_user_message_with_the_time(self):
         code, out, err = self.run_script("Why is the sky blue?")
         self.assertEqual((code, out, err), (0, "You said: Why is the sky blue?\n", ""))
         (request,) = self.server.chat_requests
         self.assertEqual(len(self.server.requests), 1)
-        system, *rest = request.json["messages"]
-        self.assertEqual(system["role"], "system")
-        self.assertTrue(system["content"].startswith("現在の日時 (current local date and time)"))
-        self.assertEqual(rest, [user("Why is the sky blue?")])
+        (message,) = request.json["messages"]  # no system message: the model keeps its own
+        self.assertEqual(message["role"], "user")
+        self.assertRegex(message["content"], r"^\[現在の日時 local time: \d{4}-\d\d-\d\d "
+                                             r"\(\w{3}\) \d\d:\d\d .*UTC[+-]\d\d:\d\d\]\n"
+                                             r"Why is the sky blue\?$")
         self.assertEqual(request.json["model"], "llama3")
         self.assertIs(request.json["stream"], True)
+        self.assertIs(request.json["truncate"], False)  # one prompt: refused, never cut
 
     def test_dash_reads_the_prompt_from_stdin_without_trailing_whitespace(self):
         notes = "  Summarise:\n- apples\n- pears 🍐\n\n  \n"
         code, out, err = self.run_script("-", input=notes.encode("utf-8"))
         self.assertEqual((code, err), (0, ""))
-        self.assertEqual(self.server.chat_requests[0].json["messages"][1:],
-                         [user("  Summarise:\n- apples\n- pears 🍐")])
+        self.assertEqual(self.sent(0), [user("  Summarise:\n- apples\n- pears 🍐")])
         self.assertEqual(out, "You said:   Summarise:\n- apples\n- pears 🍐\n")
 
     def test_stdin_that_is_not_utf8_is_a_usage_error(self):
@@ -115,10 +116,8 @@ class FlagTest(ScriptTest):
                 code, _, err = run(flag, "Answer in one line.", "hi",
                                    constants={"SYSTEM_PROMPT": "from the file"})
                 self.assertEqual(code, 0, err)
-                system = self.server.chat_requests[0].json["messages"][0]["content"]
-                self.assertTrue(system.startswith("現在の日時"), system)
-                self.assertTrue(system.endswith("\n\nAnswer in one line."), system)
-                self.assertNotIn("from the file", system)
+                self.assertEqual(self.sent(0), [{"role": "system",
+                                                 "content": "Answer in one line."}, user("hi")])
 
     def test_timeout_bounds_the_silence(self):
         never = threading.Event()
@@ -183,7 +182,8 @@ class FlagTest(ScriptTest):
                                       "prompt eval rate:     200.00 tokens/s\n"
                                       "eval count:           3 token(s)\n"
                                       "eval duration:        1.200s\n"
-                                      "eval rate:            2.50 tokens/s\n")
+                                      "eval rate:            2.50 tokens/s\n"
+                                      "context: 29 / 4,096 tokens (0%)\n")
 
     def test_debug_shows_a_traceback_on_an_error(self):
         dead = {"API_URL": "http://127.0.0.1:%d/api/chat" % closed_port()}
@@ -560,12 +560,13 @@ class SaveTest(ScriptTest):
         # the second reply is held: the first turn must already be on disk, whole
         self.assertEqual(self.read("chat.json"), {
             "format": SAVED, "version": 1, "model": "llama3", "system": "Be brief.",
-            "messages": [user("one"), assistant("first answer")]})
+            "messages": [dict(user("one"), content=self.read("chat.json")["messages"][0]["content"]),
+                         assistant("first answer")]})
         second.set()
         self.assertEqual(proc.wait(timeout=10), 0)
         self.assertEqual(proc.stdout.read().decode(), "first answer\nsecond answer 🙂\n")
         self.assertEqual(proc.stderr.read(), b"")
-        self.assertEqual(self.read("chat.json")["messages"],
+        self.assertEqual(spoken(self.read("chat.json")["messages"]),
                          [user("one"), assistant("first answer"),
                           user("two"), assistant("second answer 🙂")])
         self.assertEqual(self.leftovers(), [])
@@ -573,8 +574,10 @@ class SaveTest(ScriptTest):
     def test_a_one_shot_prompt_is_saved(self):
         code, out, err = self.run_script("--save", "chat.json", "hi")
         self.assertEqual((code, out, err), (0, "You said: hi\n", ""))
-        self.assertEqual(self.read("chat.json")["messages"],
-                         [user("hi"), assistant("You said: hi")])
+        saved = self.read("chat.json")["messages"]
+        self.assertEqual(saved, self.server.chat_requests[0].json["messages"]  # as sent
+                         + [assistant("You said: hi")])
+        self.assertEqual(spoken(saved), [user("hi"), assistant("You said: hi")])
 
     def test_a_failed_turn_is_not_saved(self):
         self.server.script("/api/chat", Reply(chat_chunks("half", done=False), cut=True))
@@ -589,7 +592,7 @@ class SaveTest(ScriptTest):
         self.write("chat.json", old)
         code, out, err = self.run_script("--save", "chat.json", "hi")
         self.assertEqual((code, err), (0, ""))
-        self.assertEqual(self.read("chat.json")["messages"],
+        self.assertEqual(spoken(self.read("chat.json")["messages"]),
                          [user("hi"), assistant("You said: hi")])
         self.assertEqual(self.leftovers(), [])
 
@@ -650,19 +653,19 @@ class ResumeTest(ScriptTest):
         self.assertEqual((code, out, err), (0, "You said: two\n", ""))
         request = self.server.chat_requests[0].json
         self.assertEqual(request["model"], "qwen3")
-        self.assertTrue(request["messages"][0]["content"].endswith("\n\nBe brief."))
-        self.assertEqual(request["messages"][1:],
-                         [user("one"), assistant("first answer"), user("two")])
+        self.assertEqual(request["messages"][:3],  # exactly as the file has them
+                         [{"role": "system", "content": "Be brief."}, user("one"),
+                          assistant("first answer")])
+        self.assertEqual(self.sent(0)[3:], [user("two")])
         saved = json.loads(self.read())
-        self.assertEqual(saved["messages"], [user("one"), assistant("first answer"),
-                                             user("two"), assistant("You said: two")])
+        self.assertEqual(spoken(saved["messages"]), [user("one"), assistant("first answer"),
+                                                     user("two"), assistant("You said: two")])
         self.assertEqual((saved["model"], saved["system"]), ("qwen3", "Be brief."))
 
     def test_resume_in_interactive_mode(self):
         code, out, err = self.run_script("--resume", "chat.json", "-i", input=b"two\nthree\n")
         self.assertEqual((code, out, err), (0, "You said: two\nYou said: three\n", ""))
-        self.assertEqual(self.server.chat_requests[1].json["messages"][1:3],
-                         [user("one"), assistant("first answer")])
+        self.assertEqual(self.sent(1)[1:3], [user("one"), assistant("first answer")])
         self.assertEqual(len(json.loads(self.read())["messages"]), 6)
 
     def test_save_names_another_file(self):
@@ -681,8 +684,7 @@ class ResumeTest(ScriptTest):
     def test_the_system_flag_wins_over_the_file(self):
         code, out, err = self.run_script("--resume", "chat.json", "-s", "Answer in French.", "two")
         self.assertEqual((code, err), (0, ""))
-        system = self.server.chat_requests[0].json["messages"][0]["content"]
-        self.assertTrue(system.endswith("\n\nAnswer in French."), system)
+        self.assertEqual(self.sent(0)[0], {"role": "system", "content": "Answer in French."})
 
     def test_bad_files_are_refused_and_nothing_is_sent(self):
         def saved(**changes):

@@ -23,34 +23,38 @@ class DemoTest(ScriptTest):
         first, second = self.server.chat_requests
         self.assertEqual(first.json["model"], "llama3")
         self.assertIs(first.json["stream"], True)
-        self.assertEqual(first.json["messages"][1:], [{"role": "user", "content": FIRST}])
-        self.assertEqual(second.json["messages"][1:], [
+        self.assertEqual(self.sent(0), [{"role": "user", "content": FIRST}])
+        self.assertEqual(self.sent(1), [
             {"role": "user", "content": FIRST},
             {"role": "assistant", "content": "こんにちは、太郎さん！"},
             {"role": "user", "content": SECOND}])
+        # the second request repeats the first exactly: the server's cache can skip it
+        self.assertEqual(second.json["messages"][:1], first.json["messages"])
 
     def test_user_name_constant_is_used(self):
         code, out, err = self.run_script(constants={"USER_NAME": "Alice"})
         self.assertEqual(code, 0, err)
         self.assertIn("User: 私の名前はAliceです。", out)
-        self.assertEqual(self.server.chat_requests[0].json["messages"][1]["content"],
-                         "私の名前はAliceです。私の名前を覚えてください。")
+        self.assertEqual(self.sent(0)[0]["content"], "私の名前はAliceです。私の名前を覚えてください。")
 
-    def test_every_request_carries_local_date_time_and_zone(self):
+    def test_each_new_message_carries_the_local_date_time_and_zone(self):
         code, out, err = self.run_script(env={"TZ": "Asia/Tokyo"})
         self.assertEqual(code, 0, err)
         today = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=9)))
         for request in self.server.chat_requests:
-            system = request.json["messages"][0]
-            self.assertEqual(system["role"], "system")
-            self.assertIn(today.strftime("%Y-%m-%d"), system["content"])
-            self.assertIn("UTC+09:00", system["content"])
+            newest = request.json["messages"][-1]
+            self.assertEqual(newest["role"], "user")
+            first_line = newest["content"].split("\n")[0]
+            self.assertIn(today.strftime("%Y-%m-%d"), first_line)
+            self.assertRegex(first_line, r" \d\d:\d\d JST, UTC\+09:00\]$")  # to the minute
+            self.assertNotEqual(request.json["messages"][0]["role"], "system")
 
-    def test_system_prompt_constant_follows_the_time(self):
+    def test_system_prompt_constant_is_the_first_message_and_never_changes(self):
         code, _, err = self.run_script(constants={"SYSTEM_PROMPT": "Answer in one line."})
         self.assertEqual(code, 0, err)
-        system = self.server.chat_requests[0].json["messages"][0]["content"]
-        self.assertTrue(system.endswith("\n\nAnswer in one line."), system)
+        for request in self.server.chat_requests:
+            self.assertEqual(request.json["messages"][0],
+                             {"role": "system", "content": "Answer in one line."})
 
     def test_lines_cut_mid_character_and_merged_give_the_same_text(self):
         text = ["日本語の", "テキスト🙂", " and ascii"]
@@ -60,8 +64,7 @@ class DemoTest(ScriptTest):
         code, out, err = self.run_script()
         self.assertEqual((code, err), (0, ""))
         self.assertEqual(out.count("Assistant (llama3): 日本語のテキスト🙂 and ascii\n"), 2)
-        self.assertEqual(self.server.chat_requests[1].json["messages"][2]["content"],
-                         "日本語のテキスト🙂 and ascii")
+        self.assertEqual(self.sent(1)[1]["content"], "日本語のテキスト🙂 and ascii")
 
     def test_a_stream_without_a_final_newline_still_counts(self):
         lines = chat_chunks("end")
@@ -79,8 +82,7 @@ class DemoTest(ScriptTest):
         self.assertIn("Thinking...\nLet me think.\n...done thinking.", err)
         self.assertNotIn("think", out)
         self.assertIn("Assistant (llama3): Hi Taro\n", out)
-        history = self.server.chat_requests[1].json["messages"]
-        self.assertEqual(history[2], {"role": "assistant", "content": "Hi Taro"})
+        self.assertEqual(self.sent(1)[1], {"role": "assistant", "content": "Hi Taro"})
 
     def test_thinking_can_be_hidden(self):
         self.server.script("/api/chat", Reply(chat_chunks("Hi", thinking=["secret plan"])))
@@ -113,7 +115,7 @@ class DemoTest(ScriptTest):
         self.assertIn("Assistant (llama3): good text\n", out)
         self.assertIn("warning: skipped a line that is not valid JSON", err)
         self.assertIn("<<garbage>>", err)
-        self.assertEqual(self.server.chat_requests[1].json["messages"][2]["content"], "good text")
+        self.assertEqual(self.sent(1)[1]["content"], "good text")
 
     def test_stdout_is_plain_text_on_a_pipe(self):
         code, out, err = self.run_script()

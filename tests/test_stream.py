@@ -70,8 +70,7 @@ class RandomStreamTest(ScriptTest):
         self.assertEqual(err.count("warning: skipped a line"), min(garbage, 5))
         if outcome == "ok":
             self.assertEqual(code, 0, err)
-            second = self.server.chat_requests[1].json["messages"]
-            self.assertEqual(second[2], {"role": "assistant", "content": shown})
+            self.assertEqual(self.sent(1)[1], {"role": "assistant", "content": shown})
             self.assertIn("--- Session Ended ---", out)
             return
         self.assertEqual(code, 1, err)
