@@ -35,7 +35,7 @@ API_URL = "http://localhost:11434/api/chat"  # Ollama の URL (http://host:11434
 API_KEY = ""  # Bearer キー。空なら環境変数 OLLAMA_API_KEY、それも空なら送らない
 MODEL_NAME = "llama3"  # モデル名 (先に `ollama pull llama3`)
 USER_NAME = "太郎"  # デモで名乗る名前 / your name in the demo
-SYSTEM_PROMPT = ""  # 追加の指示 (現在日時は毎回自動で送る) / extra system prompt
+SYSTEM_PROMPT = ""  # 空ならモデル自身の指示 / empty: the model's own system prompt
 TIMEOUT = 600  # 無通信の上限 (秒)。大きなモデルの読み込みは数分かかる / max silence, s
 CONNECT_TIMEOUT = 10  # 接続の上限 (秒) / max seconds to connect
 USE_PROXY = False  # True: http_proxy などの環境変数のプロキシを使う / use env proxies
@@ -461,6 +461,7 @@ def read_ndjson(settings, response, warn):
         if not line:
             return  # the end of the body
         item = parse_line(line, warn)
+        del line  # not held while the item is shown: a token can be 30 MB
         if item is not None:
             yield item
 
@@ -1733,7 +1734,8 @@ def build_parser():
                         help="the server: a URL, host or host:port, as OLLAMA_HOST is written "
                              "(default: API_URL = %r)" % API_URL)
     parser.add_argument("-s", "--system", metavar="TEXT", type=argument_type("--system", prompt_text),
-                        help="a system prompt (default: SYSTEM_PROMPT = %r)" % SYSTEM_PROMPT)
+                        help="a system prompt, in place of the model's own (default: "
+                             "SYSTEM_PROMPT = %r; empty keeps the model's)" % SYSTEM_PROMPT)
     parser.add_argument("--timeout", metavar="SECONDS", type=argument_type("--timeout", seconds),
         help="give up after this much silence (default: TIMEOUT = %r)" % TIMEOUT)
     parser.add_argument("-o", "--option", metavar="NAME=VALUE", action="append", default=[],
@@ -1748,7 +1750,8 @@ def build_parser():
                         help="do not show the thinking (default: SHOW_THINKING = %r)"
                              % SHOW_THINKING)
     parser.add_argument("-v", "--verbose", action="store_true",
-                        help="after each reply, the statistics `ollama run --verbose` shows")
+                        help="after each reply, the statistics `ollama run --verbose` shows "
+                             "and how full the context window is")
     parser.add_argument("--pull", action="store_true",
                         help="pull the model first if the server does not have it")
     parser.add_argument("--save", metavar="FILE",
