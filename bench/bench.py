@@ -1,28 +1,47 @@
 #!/usr/bin/env python3
-"""bench.py - how fast ollama_chat.py streams, beside curl, the original sample
-and the official `ollama` Python client, all against the fake Ollama of tests/.
+"""bench.py - what users feel from ollama_chat.py, side by side in one run with
+curl, the original sample and the official `ollama` Python client, all against
+the fake Ollama of tests/.
 
-    python3 bench/bench.py              # full run (about 2 minutes on 2 cores)
-    python3 bench/bench.py --quick      # small sizes, one round (well under a minute)
+    python3 bench/bench.py              # full run (about 80 s on 2 cores)
+    python3 bench/bench.py --quick      # small sizes, one round (about 10 s)
     python3 bench/bench.py --json PATH  # where the figures go (default bench/results.json)
+    python3 bench/bench.py --markdown   # the table also as Markdown rows, for the README
     python3 bench/bench.py --also /tmp/patched.py   # a candidate, side by side
 
 What it measures, each program run as a subprocess whose stdout is a pipe this
 script drains:
+  latency      tokens sent GAP apart; from the server writing a token's chunk to
+               the token's text appearing on stdout (p50, p99); curl -N is the floor
   throughput   tokens/s through the two-turn demo while the server sends as fast
                as it can (one HTTP chunk per token), from the server's first byte
                to "--- Session Ended ---" on stdout
-  latency      tokens sent GAP apart; from the server writing a token's chunk to
-               the token's text appearing on stdout (p50, p99); curl -N is the floor
-  overhead     CPU time (user+sys) and peak memory of a short demo, beside
-               `python3 -c pass`; peak memory of a reply that is one huge token
+  CPU          CPU time (user+sys) of the whole two-turn demo with short replies,
+               from start to exit; `python3 -c pass` beside it for scale
+  memory       peak memory of that demo, and of a demo whose first reply is one
+               30 MB token
+
+The targets (TARGETS), each against a peer measured in the same rounds:
+display latency p50 within 0.1 ms and p99 within 0.5 ms of curl -N; throughput at
+least 0.8x the original sample and 2x the official client (a guard, not a race);
+the whole demo's CPU at most the original sample's + 30 ms; the 30 MB token's peak
+memory no higher than the original sample's. Each verdict line says met, MISSED or
+not measured, with the numbers.
 
 Medians over alternating rounds. It never asserts a speed: it exits 0 once it
 ran and wrote its JSON, 1 if ollama_chat.py itself failed, 2 on bad arguments.
-Peers that cannot run (no curl, no seed file, no `ollama` package) are skipped
-with a note. The official client lives in a throwaway venv in a cache directory
-outside the repository ($OLLAMA_CHAT_BENCH_CACHE, else ~/.cache/ollama_chat-bench);
-the project never depends on it.
+
+Every peer runs when it can; when it cannot, a note says exactly why and what
+enables it:
+  curl -N          curl on PATH
+  original sample  the seed ollama_chat_seed.md: --seed PATH, else $OLLAMA_CHAT_SEED,
+                   else shared/seed/ beside the clone (CI's layout), else
+                   shared/seed/ beside the local repository the clone came from
+  official client  --official-python PYTHON, else this Python if it imports `ollama`,
+                   else a venv in a cache directory outside the repository
+                   ($OLLAMA_CHAT_BENCH_CACHE, else ~/.cache/ollama_chat-bench), which
+                   the bench creates with pip from PyPI the first time (a few seconds;
+                   --no-install forbids it). The project never depends on it.
 """
 
 import argparse
@@ -47,7 +66,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import fake_ollama  # noqa: E402
 import support  # noqa: E402
 
-SEED = os.path.join(os.path.dirname(ROOT), "shared", "seed", "ollama_chat_seed.md")
+SEED_NAME = "ollama_chat_seed.md"
+SEED_ENV = "OLLAMA_CHAT_SEED"
+CACHE_ENV = "OLLAMA_CHAT_BENCH_CACHE"
 MODEL = "llama3"
 END_MARKER = b"--- Session Ended ---"
 STAMP_RE = re.compile(rb"\[(\d{6})\]")  # a latency token's text: " [000123]"
@@ -55,13 +76,26 @@ VOCABULARY = ("こんにちは", "、", "太郎", "さん", "。", " The", " cur
               " 14", ":", "05", ".", " Your", " name", " is", " Taro", "!", "\n")
 
 FULL = dict(rounds=5, tokens=100000, latency_tokens=200, gap=0.003, big_mb=30,
-            short_tokens=30, starts=4, timeout=180)
-QUICK = dict(rounds=1, tokens=2000, latency_tokens=50, gap=0.003, big_mb=3,
-             short_tokens=30, starts=1, timeout=60)
+            short_tokens=30, starts=4, timeout=180, install_timeout=300)
+QUICK = dict(rounds=1, tokens=20000, latency_tokens=100, gap=0.003, big_mb=30,
+             short_tokens=30, starts=2, timeout=60, install_timeout=60)
 
-TARGETS = {"sample_throughput_ratio": 1.2, "official_throughput_ratio": 3.0,
-           "latency_p50_ms_over_curl": 0.1, "latency_p99_ms_over_curl": 0.5,
-           "cpu_ms_over_bare_python": 40.0, "big_token_peak_mb": 150.0}
+# Each target: ollama_chat's median of a metric against a peer's, measured in the
+# same rounds. "ratio": ours / theirs >= limit; "over": ours - theirs <= limit.
+TARGETS = (  # key, metric, peer, kind, limit, label
+    ("latency_p50", "latency_p50", "curl", "over", 0.1,
+     "display latency p50 <= curl -N + 0.1 ms"),
+    ("latency_p99", "latency_p99", "curl", "over", 0.5,
+     "display latency p99 <= curl -N + 0.5 ms"),
+    ("throughput_sample", "throughput", "sample", "ratio", 0.8,
+     "throughput >= 0.8x original sample"),
+    ("throughput_official", "throughput", "official", "ratio", 2.0,
+     "throughput >= 2x official client"),
+    ("cpu", "cpu", "sample", "over", 30.0,
+     "CPU, whole demo <= original sample + 30 ms"),
+    ("big_rss", "big_rss", "sample", "over", 0.0,
+     "peak memory, one %d MB token <= original sample"),
+)
 
 OFFICIAL_DRIVER = '''\
 """The two-turn demo with the official client (written by bench.py)."""
@@ -312,6 +346,7 @@ class Program:
     def __init__(self, name, argv, note=None, script=False, source=None):
         self.name, self.argv, self.note = name, argv, note
         self.script, self.source = script, source  # a copy of some ollama_chat.py
+        self.found = None  # for a peer: what runs, and where it was found
         self.heading = HEADINGS.get(name, name)
 
 
@@ -319,41 +354,99 @@ def client_program(tmp, url, script, name="ollama_chat"):
     """A copy of the script with API_URL pointing at the fake, as a user edits it."""
     folder = os.path.join(tmp, name)
     os.makedirs(folder)
+    with open(script, "rb") as f:  # the file measured, even if it is edited meanwhile
+        sha256 = hashlib.sha256(f.read()).hexdigest()
     support.SCRIPT = script  # configure() copies support.SCRIPT
     path = support.configure(os.path.join(folder, "ollama_chat.py"), API_URL=url + "/api/chat")
     program = Program(name, [sys.executable, path], script=True, source=script)
+    program.sha256 = sha256
     if name != "ollama_chat":
         program.heading = os.path.basename(script)
     return program
 
 
-def sample_program(tmp, url, seed):
+def local_origin():
+    """The local repository this clone came from (git's remote "origin"), or None."""
+    try:
+        url = subprocess.run(["git", "-C", ROOT, "config", "--get", "remote.origin.url"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             universal_newlines=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if url.startswith("file://"):
+        url = url[len("file://"):]
+    elif not url or "://" in url or ":" in url.split("/")[0]:
+        return None  # a remote host (https://, ssh://, host:path): nothing to look beside
+    path = os.path.normpath(os.path.join(ROOT, os.path.expanduser(url)))
+    if os.path.basename(path) == ".git":
+        path = os.path.dirname(path)
+    return path if os.path.isdir(path) else None
+
+
+def seed_places():
+    """[(how it was chosen, path)]: the seed is the first of these that exists.
+    $OLLAMA_CHAT_SEED, when set, is the only place looked at."""
+    if os.environ.get(SEED_ENV):
+        return [("$%s" % SEED_ENV, os.path.abspath(os.environ[SEED_ENV]))]
+    places = [("beside the clone", os.path.join(os.path.dirname(ROOT), "shared", "seed",
+                                                SEED_NAME))]
+    origin = local_origin()
+    if origin:
+        path = os.path.join(os.path.dirname(origin), "shared", "seed", SEED_NAME)
+        if path not in [p for _, p in places]:
+            places.append(("beside the clone's origin %s" % origin, path))
+    return places
+
+
+def find_seed(explicit):
+    """(path of the seed, how it was found) or (None, why not and how to enable it)."""
+    if explicit:
+        return os.path.abspath(explicit), "--seed"
+    places = seed_places()
+    for how, path in places:
+        if os.path.isfile(path):
+            return path, how
+    looked = ", ".join("%s (%s)" % (path, how) for how, path in places)
+    return None, ("not run: no seed %s at %s. To run it: pass --seed PATH/%s, or set %s=PATH "
+                  "to it (in CI it sits in shared/seed/ beside the clone)"
+                  % (SEED_NAME, looked, SEED_NAME, SEED_ENV))
+
+
+def sample_program(tmp, url, seed_arg):
     """The original sample from the seed, without its sleep, pointed at the fake."""
+    seed, how = find_seed(seed_arg)
+    if seed is None:
+        return Program("sample", None, how)
     try:
         with open(seed, encoding="utf-8") as f:
             text = f.read()
     except OSError as err:
-        return Program("sample", None, "skipped: cannot read the seed %s (%s)" % (seed, err))
+        return Program("sample", None, "not run: cannot read the seed %s, from %s (%s). To run "
+                       "it: pass --seed PATH/%s" % (seed, how, err, SEED_NAME))
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     if not blocks:
-        return Program("sample", None, "skipped: no ```python block in %s" % seed)
+        return Program("sample", None, "not run: no ```python block in the seed %s. To run it: "
+                       "pass --seed with the original %s" % (seed, SEED_NAME))
     code, sleeps = re.subn(r"^(\s*)time\.sleep\(1\)$", r"\1pass  # bench: no sleep", blocks[0],
                            flags=re.M)
     code, urls = re.subn(r"^API_URL = .*$", "API_URL = %r" % (url + "/api/chat"), code,
                          count=1, flags=re.M)
     if sleeps != 1 or urls != 1:
-        return Program("sample", None, "skipped: the sample's time.sleep(1) or API_URL "
-                                       "line is not where expected")
+        return Program("sample", None, "not run: the seed %s has no `time.sleep(1)` line or no "
+                       "`API_URL = ` line for the bench to edit. To run it: pass --seed with "
+                       "the original %s" % (seed, SEED_NAME))
     path = os.path.join(tmp, "sample_ollama_chat.py")
     with open(path, "w", encoding="utf-8") as f:
         f.write(code)
-    return Program("sample", [sys.executable, path])
+    program = Program("sample", [sys.executable, path])
+    program.found = "%s (%s)" % (seed, how)
+    return program
 
 
-def official_program(tmp, url, install):
-    python, note = official_python(install)
+def official_program(tmp, url, args, sizes):
+    python, how = official_python(args, sizes)
     if python is None:
-        return Program("official", None, note)
+        return Program("official", None, how)
     path = os.path.join(tmp, "official_driver.py")
     with open(path, "w", encoding="utf-8") as f:
         f.write(OFFICIAL_DRIVER)
@@ -363,50 +456,92 @@ def official_program(tmp, url, install):
                              universal_newlines=True).stdout.split()
     program = Program("official", [python, path, url, MODEL, "太郎"])
     program.version = " ".join(version)
+    program.found = "ollama %s (%s)" % (
+        " with httpx ".join(version) or "version unknown", how)
     return program
 
 
 def cache_dir():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.environ.get("OLLAMA_CHAT_BENCH_CACHE") or os.path.join(base, "ollama_chat-bench")
+    return os.environ.get(CACHE_ENV) or os.path.join(base, "ollama_chat-bench")
 
 
-def can_import_ollama(python):
+def import_ollama(python):
+    """None if python imports `ollama`, else why not (one line)."""
     try:
-        return subprocess.run([python, "-c", "import ollama"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=60).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        proc = subprocess.run([python, "-c", "import ollama"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as err:
+        return str(err)
+    if proc.returncode == 0:
+        return None
+    return (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]
 
 
-def official_python(install):
-    """(a python that imports `ollama`: this one, the cached venv or a new venv, None),
-    or (None, why not)."""
-    if can_import_ollama(sys.executable):
-        return sys.executable, None
+def official_python(args, sizes):
+    """(a python that imports `ollama`, how it was found) or (None, why not and how to
+    enable it). --official-python, else this Python, else the cached venv, else a
+    new cached venv (unless --no-install)."""
+    if args.official_python:
+        why = import_ollama(args.official_python)
+        if why is None:
+            return args.official_python, "--official-python %s" % args.official_python
+        return None, ("not run: --official-python %s cannot import ollama (%s). To run it: "
+                      "`%s -m pip install ollama`, or leave out --official-python"
+                      % (args.official_python, why, args.official_python))
+    if import_ollama(sys.executable) is None:
+        return sys.executable, "imported by %s" % sys.executable
     venv = os.path.join(cache_dir(), "venv-ollama-py%d.%d" % sys.version_info[:2])
     python = os.path.join(venv, "bin", "python")
-    if os.path.exists(python) and can_import_ollama(python):
-        return python, None
-    if not install:
-        return None, ("skipped: `ollama` is not importable and there is no venv at %s "
-                      "(a full run creates it)" % venv)
-    print("creating %s and installing ollama there ..." % venv, file=sys.stderr, flush=True)
-    shutil.rmtree(venv, ignore_errors=True)
-    for argv in ([sys.executable, "-m", "venv", venv],
-                 [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                  "ollama"]):
-        try:
-            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  universal_newlines=True, timeout=600)
-            failed = proc.returncode != 0 and (proc.stdout.strip()[-300:] or "no output")
-        except (OSError, subprocess.TimeoutExpired) as err:
-            failed = str(err)
-        if failed:
-            return None, "skipped: `%s` failed: %s" % (" ".join(argv[-3:]), failed)
-    if not can_import_ollama(python):
-        return None, "skipped: `ollama` still not importable in %s" % venv
-    return python, None
+    by_hand = ("`%s -m venv %s && %s -m pip install ollama`, or pass --official-python "
+               "PYTHON (one that imports ollama)" % (sys.executable, venv, python))
+    if os.path.exists(python) and import_ollama(python) is None:
+        return python, "cached venv %s" % venv
+    if args.no_install:
+        return None, ("not run: this Python cannot import ollama and --no-install forbids "
+                      "creating the venv %s. To run it: leave out --no-install (it takes a "
+                      "few seconds, once), or %s" % (venv, by_hand))
+    print("bench: creating %s and installing ollama from PyPI there (once) ..." % venv,
+          file=sys.stderr, flush=True)
+    failed = install_ollama(venv, sizes["install_timeout"])
+    if import_ollama(python) is None:  # also when a run beside this one made it first
+        return python, "venv %s, created now" % venv
+    failed = failed or "ollama still not importable: %s" % import_ollama(python)
+    return None, ("not run: could not create the venv for it: %s. To run it: let pip reach "
+                  "PyPI (pip's index and proxy settings; %s=DIR for another cache "
+                  "directory), or %s" % (failed, CACHE_ENV, by_hand))
+
+
+def install_ollama(venv, timeout):
+    """Create venv with `ollama` installed: None, or what failed. It is built beside its
+    place and renamed into it, so that a run that is killed leaves nothing half made."""
+    building = "%s.building-%d" % (venv, os.getpid())
+    deadline = time.monotonic() + timeout
+    try:
+        os.makedirs(os.path.dirname(venv), exist_ok=True)
+        python = os.path.join(building, "bin", "python")
+        for shown, argv in (
+                ("python -m venv", [sys.executable, "-m", "venv", building]),
+                ("pip install ollama", [python, "-m", "pip", "install", "--quiet",
+                                        "--disable-pip-version-check", "--no-input",
+                                        "--retries", "1", "--timeout", "15", "ollama"])):
+            try:
+                proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      universal_newlines=True,
+                                      timeout=max(1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                return "`%s` took more than %d s" % (shown, timeout)
+            if proc.returncode != 0:
+                lines = [line for line in proc.stdout.strip().splitlines()
+                         if not line.startswith("WARNING:")] or ["no output"]
+                return "`%s` exited %d: %s" % (shown, proc.returncode, lines[-1][-300:])
+        shutil.rmtree(venv, ignore_errors=True)
+        os.rename(building, venv)
+        return None
+    except OSError as err:
+        return str(err)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
 
 
 def curl_argv(tmp, url):
@@ -508,12 +643,12 @@ def percentile(values, p):
 # --- Rounds, table, JSON ---------------------------------------------------------
 
 METRICS = (  # key, label, unit, digits
-    ("throughput", "throughput", "tokens/s", 0),
     ("latency_p50", "display latency p50", "ms", 3),
     ("latency_p99", "display latency p99", "ms", 3),
-    ("cpu", "CPU, short demo", "ms", 1),
-    ("cpu_nosite", "CPU, short demo, python -S", "ms", 1),
-    ("rss", "peak memory, short demo", "MB", 1),
+    ("throughput", "throughput", "tokens/s", 0),
+    ("cpu", "CPU, whole demo", "ms", 1),
+    ("cpu_nosite", "CPU, whole demo, python -S", "ms", 1),
+    ("rss", "peak memory, whole demo", "MB", 1),
     ("big_rss", "peak memory, one %d MB token", "MB", 1),
 )
 PEERS = ("sample", "official", "curl", "python")
@@ -571,7 +706,7 @@ def record(samples, program, step, measure):
         cpu, rss = measure(program)
         samples.add(name, "cpu", cpu)
         samples.add(name, "rss", rss)
-        if program.script:
+        if program.script or name == "sample":
             nosite = Program(name, [program.argv[0], "-S"] + program.argv[1:])
             samples.add(name, "cpu_nosite", measure(nosite)[0])
     else:
@@ -601,7 +736,7 @@ def fmt_compare(metric, value, digits):
     return " (%+.*f)" % (digits, value)
 
 
-def table(samples, sizes, scripts, headings):
+def table_rows(samples, sizes, scripts, headings):
     """Metrics down, programs across; each peer with how ollama_chat compares to it."""
     columns = scripts + [c for c in PEERS if c in samples.values]
     rows = [["metric"] + [headings[c] for c in columns]]
@@ -616,95 +751,121 @@ def table(samples, sizes, scripts, headings):
                        fmt(theirs, digits) + fmt_compare(metric, compare(metric, ours, theirs),
                                                          digits))
         rows.append(row)
-    widths = [32] + [max(13, max(len(r[i]) for r in rows) + 2) for i in range(1, len(rows[0]))]
+    return rows
+
+
+TABLE_NOTES = ("(x) = ollama_chat / peer; (+/-) = ollama_chat minus peer. Medians of %d "
+               "round(s).", "whole demo: the two-turn demo with %d-token replies, from start "
+               "to exit. python -S: started without site-packages' .pth hooks, which some "
+               "machines run at every start.")
+
+
+def table(rows, sizes):
+    widths = [34] + [max(13, max(len(r[i]) for r in rows) + 2) for i in range(1, len(rows[0]))]
     lines = ["".join(cell.ljust(w) if i == 0 else cell.rjust(w)
                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
              for row in rows]
-    lines.append("(x) = ollama_chat / peer; (+/-) = ollama_chat minus peer. "
-                 "Medians of %d round(s)." % sizes["rounds"])
-    lines.append("python -S: both started without site-packages' .pth hooks, which "
-                 "some machines run at every start.")
+    lines.append(TABLE_NOTES[0] % sizes["rounds"])
+    lines.append(TABLE_NOTES[1] % sizes["short_tokens"])
     return "\n".join(lines)
 
 
-def verdicts(samples, column="ollama_chat"):
-    """[{target, value, limit, unit, met (None when not measured)}] for one script."""
-    m = samples.median
+def markdown(rows, sizes):
+    def line(cells):
+        return "| " + " | ".join(cells) + " |"
+    lines = [line(rows[0]), "|" + "---|" * len(rows[0])]
+    lines += [line(["–" if cell == "-" else cell for cell in row]) for row in rows[1:]]
+    lines.append("")
+    lines.append(TABLE_NOTES[0] % sizes["rounds"])
+    lines.append(TABLE_NOTES[1] % sizes["short_tokens"])
+    return "\n".join(lines)
 
-    def over(a, b):
-        return None if a is None or b is None else a - b
 
-    def ratio(a, b):
-        return None if a is None or b is None else a / b
-
-    checks = [
-        ("throughput >= 1.2x original sample", ratio(m(column, "throughput"),
-                                                     m("sample", "throughput")),
-         TARGETS["sample_throughput_ratio"], "x"),
-        ("throughput >= 3x official client", ratio(m(column, "throughput"),
-                                                   m("official", "throughput")),
-         TARGETS["official_throughput_ratio"], "x"),
-        ("latency p50 <= curl + 0.1 ms", over(m(column, "latency_p50"),
-                                              m("curl", "latency_p50")),
-         TARGETS["latency_p50_ms_over_curl"], "ms"),
-        ("latency p99 <= curl + 0.5 ms", over(m(column, "latency_p99"),
-                                              m("curl", "latency_p99")),
-         TARGETS["latency_p99_ms_over_curl"], "ms"),
-        ("CPU <= python3 -c pass + 40 ms", over(m(column, "cpu"), m("python", "cpu")),
-         TARGETS["cpu_ms_over_bare_python"], "ms"),
-        ("one-token reply peak memory < 150 MB", m(column, "big_rss"),
-         TARGETS["big_token_peak_mb"], "MB"),
-    ]
+def verdicts(samples, sizes, headings, column="ollama_chat"):
+    """[{target, metric, peer, ours, theirs, value, limit, unit, met, why}] for one
+    script: met is None when not measured, and why then says so."""
     result = []
-    for label, value, limit, unit in checks:
-        if value is None:
-            met = None
-        elif unit == "x":
-            met = value >= limit
-        elif unit == "MB":
-            met = value < limit
+    for key, metric, peer, kind, limit, label in TARGETS:
+        if "%d" in label:
+            label %= sizes["big_mb"]
+        ours, theirs = samples.median(column, metric), samples.median(peer, metric)
+        unit = "x" if kind == "ratio" else dict((m[0], m[2]) for m in METRICS)[metric]
+        check = {"key": key, "target": label, "metric": metric, "peer": peer, "ours": ours,
+                 "theirs": theirs, "value": None, "limit": limit, "unit": unit,
+                 "met": None, "why": None}
+        if ours is None:
+            check["why"] = "%s was not measured" % headings.get(column, column)
+        elif theirs is None:
+            check["why"] = "%s did not run (see peers above)" % headings[peer]
+        elif kind == "ratio":
+            check["value"] = ours / theirs
+            check["met"] = check["value"] >= limit
         else:
-            met = value <= limit
-        result.append({"target": label, "value": value, "limit": limit, "unit": unit,
-                       "met": met})
+            check["value"] = ours - theirs
+            check["met"] = check["value"] <= limit
+        result.append(check)
     return result
 
 
-def verdict_lines(checks, headings):
-    """One line per target, one column per script measured."""
-    scripts = list(checks)
-    lines = ["%-40s" % "targets" + "".join("%22s" % headings[c] for c in scripts)]
-    for number, first in enumerate(checks[scripts[0]]):
-        cells = []
-        for column in scripts:
-            c = checks[column][number]
-            if c["value"] is None:
-                cells.append("not measured")
+def verdict_lines(checks, headings, sources):
+    """For each script measured: one line per target, met/MISSED with the numbers."""
+    digits = dict((m[0], m[3]) for m in METRICS)
+    units = dict((m[0], m[2]) for m in METRICS)
+    lines = []
+    for column, column_checks in checks.items():
+        if lines:
+            lines.append("")
+        title = headings[column] if column == "ollama_chat" else "%s (%s)" % (
+            headings[column], sources[column])
+        lines.append("targets for %s:" % title)
+        for c in column_checks:
+            if c["met"] is None:
+                lines.append("  %-13s %s: %s" % ("not measured", c["target"], c["why"]))
                 continue
-            shown = ("%.2fx" if c["unit"] == "x" else "%+.3f ms" if c["unit"] == "ms"
-                     else "%.1f MB") % c["value"]
-            cells.append("%s %s" % (shown, "met" if c["met"] else "MISSED"))
-        lines.append("  %-38s" % first["target"] + "".join("%22s" % cell for cell in cells))
+            d, unit = digits[c["metric"]], units[c["metric"]]
+            numbers = "%s vs %s %s" % (fmt(c["ours"], d), fmt(c["theirs"], d), unit)
+            if c["unit"] == "x":
+                margin = "%.2fx, limit %.2fx" % (c["value"], c["limit"])
+            else:
+                margin = "%+.*f %s, limit %+.*f" % (d, c["value"], unit, d, c["limit"])
+            lines.append("  %-13s %s: %s (%s)" % ("met" if c["met"] else "MISSED",
+                                                   c["target"], numbers, margin))
     return "\n".join(lines)
 
 
-def machine(programs, script):
+def machine(programs):
     info = {"python": platform.python_version(), "executable": sys.executable,
             "platform": platform.platform(), "cpus": os.cpu_count(),
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
-    info["script"] = os.path.abspath(script)
+    script = os.path.abspath(programs[0].source)
+    info["script"] = script
+    info["ollama_chat_sha256"] = programs[0].sha256  # as copied when the run began
+    info["git_head"] = git("rev-parse", "--short", "HEAD")
+    info["git_modified"] = None  # whether the copy measured differs from HEAD's
     with open(script, "rb") as f:
-        info["ollama_chat_sha256"] = hashlib.sha256(f.read()).hexdigest()
-    try:
-        info["git_head"] = subprocess.run(
-            ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip() or None
-    except OSError:
-        info["git_head"] = None
+        info["changed_during_run"] = hashlib.sha256(f.read()).hexdigest() != programs[0].sha256
+    if info["git_head"] and os.path.dirname(script) == ROOT:
+        try:
+            head = subprocess.run(["git", "-C", ROOT, "show", "HEAD:" + os.path.basename(script)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=10)
+            if head.returncode == 0:
+                head_sha256 = hashlib.sha256(head.stdout).hexdigest()
+                info["git_modified"] = head_sha256 != programs[0].sha256
+        except (OSError, subprocess.SubprocessError):
+            pass
     for program in programs:
         if getattr(program, "version", None):
             info["official_ollama_httpx"] = program.version
     return info
+
+
+def git(*argv):
+    try:
+        return subprocess.run(["git", "-C", ROOT] + list(argv), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, universal_newlines=True,
+                              timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 # --- Command line -----------------------------------------------------------------
@@ -712,11 +873,15 @@ def machine(programs, script):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="bench.py", description="Benchmark ollama_chat.py against curl, the original "
-        "sample and the official ollama client, on the fake Ollama of tests/.")
+        "sample and the official ollama client, side by side in one run, on the fake Ollama "
+        "of tests/. Exit status: 0 once it ran and wrote its JSON (it never judges a speed), "
+        "1 if ollama_chat.py itself failed, 2 on bad arguments.")
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes, one round, no venv creation (well under a minute)")
+                        help="small sizes, one round (well under a minute)")
     parser.add_argument("--json", metavar="PATH", default=os.path.join(HERE, "results.json"),
                         help="where to write the figures (default: bench/results.json)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="also print the table as Markdown rows (for the README)")
     parser.add_argument("--rounds", type=int, metavar="N", help="rounds (default 5, quick 1)")
     parser.add_argument("--script", metavar="PATH", default=support.SCRIPT,
                         help="the ollama_chat.py to measure (default: the repository's; "
@@ -724,29 +889,40 @@ def build_parser():
     parser.add_argument("--also", metavar="PATH", action="append", default=[],
                         help="another ollama_chat.py (a patched copy) measured in the same "
                              "rounds, in a column of its own; may be repeated")
-    parser.add_argument("--seed", metavar="PATH", default=SEED,
-                        help="the seed markdown holding the original sample")
+    parser.add_argument("--seed", metavar="PATH",
+                        help="the seed markdown holding the original sample (default: $%s, "
+                             "else shared/seed/%s beside the clone, else beside the local "
+                             "repository it was cloned from)" % (SEED_ENV, SEED_NAME))
+    parser.add_argument("--official-python", metavar="PYTHON",
+                        help="a Python that imports the official `ollama` client (default: "
+                             "this one if it does, else a venv in $%s or "
+                             "~/.cache/ollama_chat-bench, created with pip the first time)"
+                             % CACHE_ENV)
     parser.add_argument("--no-install", action="store_true",
-                        help="never create the venv for the official client")
+                        help="never create that venv (the official client then runs only "
+                             "if a Python at hand imports it)")
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
     if args.rounds is not None:
         if args.rounds < 1:
-            build_parser().error("--rounds must be at least 1")
+            parser.error("--rounds must be at least 1")
         sizes["rounds"] = args.rounds
-    for path in [args.script] + args.also:
+    for path in [args.script] + args.also + [p for p in (args.seed,) if p]:
         if not os.path.isfile(path):
-            build_parser().error("no such file: %s" % path)
+            parser.error("no such file: %s" % path)
+    if args.official_python and not shutil.which(args.official_python):
+        parser.error("--official-python: no such program: %s" % args.official_python)
     notes = []
     started, load = time.monotonic(), os.getloadavg()[0]
     tmp = tempfile.mkdtemp(prefix="ollama_chat_bench_")
     server = start_server()
     try:
-        samples, programs = measure_all(args, sizes, server, tmp, notes)
+        samples, programs, peers = measure_all(args, sizes, server, tmp, notes)
     except RunFailed as err:
         print("bench: ollama_chat.py failed: %s" % err, file=sys.stderr)
         return 1
@@ -755,23 +931,40 @@ def main(argv=None):
         shutil.rmtree(tmp, ignore_errors=True)
     headings = dict(HEADINGS, **{p.name: p.heading for p in programs})
     scripts = [p.name for p in programs if p.script]
-    checks = {name: verdicts(samples, name) for name in scripts}
-    info = machine(programs, args.script)
+    sources = {p.name: os.path.abspath(p.source) for p in programs if p.script}
+    checks = {name: verdicts(samples, sizes, headings, name) for name in scripts}
+    info = machine(programs)
     info["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    info["command"] = " ".join(["python3", os.path.relpath(os.path.abspath(__file__))]
+                               + (sys.argv[1:] if argv is None else list(argv)))
+    rows = table_rows(samples, sizes, scripts, headings)
     print("ollama_chat bench (%s): Python %s on %s, %s CPUs, %.0f s, load %.2f -> %.2f"
           % ("quick" if args.quick else "full", info["python"], info["platform"],
              info["cpus"], time.monotonic() - started, *info["load_average"]))
-    print(table(samples, sizes, scripts, headings))
+    print("command: %s" % info["command"])
+    print("measured: %s, sha256 %s%s" % (
+        info["script"], info["ollama_chat_sha256"][:12],
+        "" if info["git_head"] is None or info["git_modified"] is None else
+        ", uncommitted changes over git %s" % info["git_head"] if info["git_modified"] else
+        ", as in git %s" % info["git_head"]))
+    print(peer_lines(peers, headings))
     print()
-    print(verdict_lines(checks, headings))
+    print(table(rows, sizes))
+    print()
+    print(verdict_lines(checks, headings, sources))
+    if args.markdown:
+        print()
+        print(markdown(rows, sizes))
+    if info["changed_during_run"]:
+        notes.append("%s changed during the run: the figures are for the copy taken when it "
+                     "began (sha256 %s)" % (info["script"], info["ollama_chat_sha256"][:12]))
     if load > (info["cpus"] or 1):
         notes.append("the machine was busy before the run began (load average %.2f): the "
                      "figures are noisier than usual" % load)
     for note in notes:
         print("note: " + note)
     write_json(args.json, {"machine": info, "quick": args.quick, "sizes": sizes,
-                           "scripts": {p.name: os.path.abspath(p.source) for p in programs
-                                       if p.script},
+                           "scripts": sources, "peers": peers,
                            "medians": medians(samples), "samples": samples.values,
                            "targets": checks["ollama_chat"], "candidate_targets":
                            {name: checks[name] for name in scripts[1:]}, "notes": notes})
@@ -779,30 +972,59 @@ def main(argv=None):
     return 0
 
 
+def peer_lines(peers, headings):
+    """Which peers ran, from where; which did not, why, and what would enable them."""
+    lines = ["peers:"]
+    for name, peer in peers.items():
+        lines.append("  %-16s %s" % (headings[name], peer["found"] if peer["ran"]
+                                     else peer["why"]))
+    return "\n".join(lines)
+
+
 def measure_all(args, sizes, server, tmp, notes):
+    """(samples, the programs measured, {peer: {ran, found, why}})."""
     programs = [client_program(tmp, server.url, args.script)]
     for number, path in enumerate(args.also, 1):
         programs.append(client_program(tmp, server.url, path, "candidate%d" % number))
-    programs += [sample_program(tmp, server.url, args.seed),
-                 official_program(tmp, server.url, not (args.quick or args.no_install))]
-    for program in programs:
-        if program.argv is None:
-            notes.append("%s: %s" % (program.name, program.note))
-    programs = [p for p in programs if p.argv]
     curl = curl_argv(tmp, server.url)
+    peers = {"curl": {"ran": True, "found": curl and curl[0], "why": None}}
     if curl is None:
-        notes.append("curl: skipped: not found on PATH")
+        peers["curl"] = {"ran": False, "found": None, "why": (
+            "not run: no curl on PATH (%s), so the latency targets cannot be judged. To run "
+            "it: install curl (apt-get install curl) or put it on PATH"
+            % os.environ.get("PATH", ""))}
+    for program in (sample_program(tmp, server.url, args.seed),
+                    official_program(tmp, server.url, args, sizes)):
+        peers[program.name] = {"ran": program.argv is not None, "found": program.found,
+                               "why": program.note}
+        if program.argv is not None:
+            programs.append(program)
     bare = [("cpu", [sys.executable, "-c", "pass"]),
             ("cpu_nosite", [sys.executable, "-S", "-c", "pass"])]
     bench = Bench(sizes, server, tmp)
-    bench.overhead(programs[0])  # warm the page cache; not counted
-    bench.bare(bare[0][1])
     samples = Samples()
     active = list(programs)  # a peer that fails is dropped from the later rounds
+    bench.bare(bare[0][1])  # warm the page cache (and the peers' imports); not counted
+    warm(bench, active, notes)
     for number in range(sizes["rounds"]):
         print("round %d/%d ..." % (number + 1, sizes["rounds"]), file=sys.stderr, flush=True)
         one_round(bench, active, curl, bare, samples, notes)
-    return samples, programs
+    for program in programs:
+        if program.name in peers and program not in active:
+            peers[program.name].update(ran=False, why="dropped after a failed run (see the "
+                                       "note); its figures are from the rounds before")
+    return samples, programs, peers
+
+
+def warm(bench, programs, notes):
+    for program in list(programs):
+        try:
+            bench.overhead(program)
+        except RunFailed as err:
+            if program.name == "ollama_chat":
+                raise
+            notes.append("%s: dropped after a failed run: %s" % (program.heading, err))
+            programs.remove(program)
 
 
 def medians(samples):
