@@ -68,8 +68,11 @@ DEMO_PROMPTS = (
 )
 THINK_LEVELS = ("low", "medium", "high")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
+MAX_ANSWER = 16 << 20  # bytes of /api/tags, /api/show, /api/ps... (a real one: kilobytes)
+MAX_LINE = 64 << 20  # bytes of one stream line; a real one is a few hundred, a huge token fits
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
+BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"<>]+")  # a key a server echoes back
 TIME_LABEL = "現在の日時 local time:"  # before the time on each message the model gets
 FULL = 0.8  # warn when a reply leaves the context window this full
 SMALLEST_WINDOW = 2048  # Ollama's default num_ctx before v0.6.7; 4096 (or more) since
@@ -178,10 +181,11 @@ def server_base_url(text, name="API_URL"):
         raise ConfigError("%s is empty: set it to Ollama's address, e.g. "
                           "http://localhost:11434/api/chat" % name)
     text = text.strip()
+    shown = without_password(text)
     check_ascii(name, text)
     if re.match(r"https?:(?!//)", text, re.I):
         raise ConfigError("%s must begin with http:// or https:// (two slashes): %r"
-                          % (name, text))
+                          % (name, shown))
     bare = "://" not in text
     try:
         parts = urllib.parse.urlsplit("http://" + text if bare else text)
@@ -189,24 +193,24 @@ def server_base_url(text, name="API_URL"):
     except ValueError as err:  # "Invalid IPv6 URL", "Port out of range 0-65535"...
         if "IPv6" in str(err):
             raise ConfigError("%s has an IPv6 address without its closing ]: write it "
-                              "as http://[::1]:11434, not %r" % (name, text)) from None
-        raise ConfigError("%s has a bad port: %r" % (name, text)) from None
+                              "as http://[::1]:11434, not %r" % (name, shown)) from None
+        raise ConfigError("%s has a bad port: %r" % (name, shown)) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise ConfigError("%s must be an http:// or https:// URL, not %r" % (name, text))
+        raise ConfigError("%s must be an http:// or https:// URL, not %r" % (name, shown))
     if not parts.hostname:
-        raise ConfigError("%s has no host name: %r" % (name, text))
+        raise ConfigError("%s has no host name: %r" % (name, shown))
     if "@" in parts.netloc:
         raise ConfigError("%s must not contain a user name or password: "
                           "put the key in API_KEY instead" % name)
     if parts.query or parts.fragment:
-        raise ConfigError("%s must not have a ?query or #fragment: %r" % (name, text))
+        raise ConfigError("%s must not have a ?query or #fragment: %r" % (name, shown))
     path = parts.path.rstrip("/")
     if path.endswith("/api/chat"):
         path = path[:-len("/api/chat")]
     elif "/api/" in path + "/":
         raise ConfigError("%s must end in /api/chat or be the server's address "
-                          "(http://host:11434), not %r" % (name, text))
+                          "(http://host:11434), not %r" % (name, shown))
     netloc = parts.netloc
     if bare and port is None:
         netloc += ":11434"  # Ollama's port, as OLLAMA_HOST assumes
@@ -229,10 +233,10 @@ def check_ascii(name, url):
         what = unicodedata.name(char, "U+%04X" % ord(char))
         if plain.isascii() and plain.isprintable():
             raise ConfigError("%s has a full-width %r (%s): type it as %r (half-width): %r"
-                              % (name, char, what, plain, url))
+                              % (name, char, what, plain, without_password(url)))
         raise ConfigError("%s has the character %r (%s): a URL here takes ASCII only "
                           "(an international domain name: its xn-- form): %r"
-                          % (name, char, what, url))
+                          % (name, char, what, without_password(url)))
 
 
 def resolve_key(key, environ):
@@ -410,19 +414,30 @@ def connection_broke(settings, err, when, outcome=""):
 def get_json(settings, path, body=None):
     """A small JSON request (/api/tags, /api/version); returns the decoded object."""
     with open_api(settings, path, body) as response:
-        data = read_body(settings, response, limit=None)
+        data = read_body(settings, response, MAX_ANSWER)
+    if len(data) >= MAX_ANSWER:
+        raise ChatError("%s%s answered with more than %d MB: is %s pointing at Ollama?"
+                        % (settings.base_url, path, MAX_ANSWER >> 20, settings.url_name))
     try:
         return json.loads(data.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         raise ChatError("%s%s did not answer with JSON: is %s pointing at Ollama?"
                         % (settings.base_url, path, settings.url_name)) from None
 
 
 def read_body(settings, response, limit):
+    """At most limit bytes of a whole answer, unpacked if a proxy compressed it."""
     try:
-        return response.read() if limit is None else response.read(limit)
+        data = response.read(limit)
     except (http.client.HTTPException, OSError) as err:
         raise connection_broke(settings, err, "in the middle of an answer") from err
+    if response.headers.get("Content-Encoding", "").lower() in ("gzip", "deflate"):
+        import zlib  # here, not at the top: only a misbehaving proxy needs it
+        try:  # wbits 47: a gzip or zlib header, found by zlib itself
+            data = zlib.decompressobj(47).decompress(data, limit)
+        except zlib.error:
+            data = b""
+    return data
 
 
 def describe(err):
@@ -454,12 +469,16 @@ def read_ndjson(settings, response, warn):
     """Yield each JSON object of an NDJSON stream as soon as its line is complete."""
     while True:
         try:
-            line = response.readline()
+            line = response.readline(MAX_LINE + 1)
         except (http.client.HTTPException, OSError) as err:
             raise connection_broke(settings, err, "in the middle of the reply",
                                    "; the reply is incomplete.") from err
         if not line:
             return  # the end of the body
+        if len(line) > MAX_LINE:  # memory stays bounded whatever the server sends
+            raise ChatError("%s sent a line of more than %d MB without an end: not an Ollama "
+                            "stream (a real line is a few hundred bytes); the reply is "
+                            "incomplete." % (settings.host_port, MAX_LINE >> 20))
         item = parse_line(line, warn)
         del line  # not held while the item is shown: a token can be 30 MB
         if item is not None:
@@ -472,13 +491,16 @@ def parse_line(line, warn):
         return None
     try:
         item = json.loads(line.decode("utf-8"))  # json allows the spaces around it
-    except ValueError as err:  # bad UTF-8 or bad JSON
+    except (ValueError, RecursionError) as err:  # bad UTF-8, bad JSON, nested too deep
         warn("skipped a line that is not valid JSON (%s): %r"
-             % (str(err)[:80], line.strip()[:60]))
+             % (str(err)[:80] or type(err).__name__, line.strip()[:60]))
         return None
     if not isinstance(item, dict):
         warn("skipped a line that is not a JSON object: %r" % line.strip()[:60])
         return None
+    if b"\\ud" in line or b"\\uD" in line:  # "\ud800" alone is no text: make it U+FFFD
+        item = json.loads(json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass")
+                          .decode("utf-8", "replace"))
     return item
 
 
@@ -900,28 +922,60 @@ def proxy_in_use(settings):
     return "%s:%s" % (proxy.hostname, proxy.port or 80)  # never its user name or password
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "::")  # 0.0.0.0: "listen on all"
+
+
 def connection_hints(settings):
     """Extra lines for a failed connection: WSL2, and an OLLAMA_HOST we do not use."""
     hints = []
-    host = urllib.parse.urlsplit(settings.base_url).hostname
-    if host in ("localhost", "127.0.0.1", "::1") and running_on_wsl():
+    parts = urllib.parse.urlsplit(settings.base_url)
+    if parts.hostname in LOCAL_HOSTS and running_on_wsl():
         gateway = windows_host_address()
         hints.append(
             "WSL2: Ollama on Windows listens on 127.0.0.1 only by default. Set "
-            "OLLAMA_HOST=0.0.0.0 on Windows and use http://%s:11434 in %s, or turn on "
+            "OLLAMA_HOST=0.0.0.0 on Windows and use http://%s:%d in %s, or turn on "
             "mirrored networking (networkingMode=mirrored in .wslconfig)."
-            % (gateway or "<Windows host IP from `ip route show default`>", settings.url_name))
+            % (gateway or "<Windows host IP from `ip route show default`>",
+               parts.port or 11434, settings.url_name))
     env_host = settings.environ.get("OLLAMA_HOST", "").strip()
-    if env_host:
-        try:
-            differs = server_base_url(env_host, "OLLAMA_HOST") != settings.base_url
-        except ConfigError:
-            differs = True
-        if differs:
-            hints.append("OLLAMA_HOST is set to %r, but this script uses %s (%s); "
-                         "edit %s to use that address."
-                         % (env_host, settings.url_name, settings.base_url, settings.url_name))
+    try:  # ":11434" and "0.0.0.0" are how a server is told to listen: this machine
+        env_url = server_base_url(("localhost" + env_host) if env_host.startswith(":")
+                                  else env_host, "OLLAMA_HOST")
+    except ConfigError:
+        return hints
+    if same_server(env_url, settings.base_url):
+        return hints
+    env_parts = urllib.parse.urlsplit(env_url)
+    if env_parts.hostname in LOCAL_HOSTS:
+        env_url = "%s://localhost:%d" % (env_parts.scheme, env_parts.port or 11434)
+    hints.append("OLLAMA_HOST is set to %r, but this script uses %s (%s); if Ollama is "
+                 "at %s, put that in %s." % (without_password(env_host), settings.url_name,
+                                             settings.base_url, env_url, settings.url_name))
     return hints
+
+
+def same_server(url, other):
+    """Two base URLs for one server, whatever the spelling of this machine.
+
+    >>> same_server("http://127.0.0.1:11434", "http://localhost:11434")
+    True
+    >>> same_server("http://0.0.0.0:11434", "http://localhost:8080")
+    False
+    """
+    def key(text):
+        parts = urllib.parse.urlsplit(text)
+        host = "local" if parts.hostname in LOCAL_HOSTS else parts.hostname
+        return parts.scheme, host, parts.port or {"https": 443}.get(parts.scheme, 80), parts.path
+    return key(url) == key(other)
+
+
+def without_password(url):
+    """A URL as it may be shown: never its user name or password.
+
+    >>> without_password("http://me:secret@proxy:8080/x")
+    'http://***@proxy:8080/x'
+    """
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*:)?(//)?[^/@\s]*@", r"\1\2***@", url)
 
 
 def running_on_wsl(path="/proc/version"):
@@ -1017,7 +1071,7 @@ def error_text(settings, err):
         return "", False
     try:
         data = json.loads(body.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         return data["error"][:300], True
@@ -1094,6 +1148,23 @@ def closest_first(wanted, names):
 
 
 # --- The terminal ----------------------------------------------------------
+
+# Control characters a terminal obeys: OSC 52 writes the clipboard, OSC 0 the
+# window title, CSI 2J clears the screen, a bare CR rewrites a line. From the
+# model or the server they are shown as ^[ and the like (a CR is dropped).
+CONTROLS = {code: "^" + chr(code + 64) for code in range(32) if chr(code) not in "\t\n"}
+CONTROLS.update({13: None, 127: "^?"})
+CONTROLS.update({code: "\\x%02x" % code for code in range(0x80, 0xa0)})
+
+
+def harmless(text):
+    """Text from the model or the server, made safe for a terminal.
+
+    >>> harmless("hi\\x1b]52;c;cHduZWQ=\\x07 \\x1b[2J\\r\\x9b!\\n\\tok")
+    'hi^[]52;c;cHduZWQ=^G ^[[2J\\\\x9b!\\n\\tok'
+    """
+    return text.translate(CONTROLS)
+
 
 def is_terminal(stream):
     try:
@@ -1185,6 +1256,19 @@ class Display:
         self.spinner = Spinner(self.err, self.lock) if ansi_terminal(self.err, environ) else None
         self.mid_line = False  # stdout holds an unfinished line
         self.thinking_shown = False
+        self.out_safe = harmless if is_terminal(self.out) else str  # pipes get it byte for byte
+        self.err_safe = harmless if is_terminal(self.err) else str
+        self.secrets = []  # the API key, never shown, even when a server echoes it
+
+    def hide(self, secret):
+        """Mask this text wherever a message from the server could show it."""
+        if secret:
+            self.secrets.append(secret)
+
+    def masked(self, text):
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return BEARER.sub(r"\1***", text)
 
     def line(self, text="", *style):
         self.end_line()
@@ -1195,6 +1279,7 @@ class Display:
         """A piece of the reply, on screen at once; the label (bold) before the first."""
         self.stop_waiting()
         self.done_thinking()
+        text = self.out_safe(text)
         self.write(self.paint(label, "bold", "green") + text if label else text)
 
     def write(self, text):
@@ -1226,7 +1311,7 @@ class Display:
         if not self.thinking_shown:
             self.thinking_shown = True
             self.err.write(self.paint_err("Thinking...", "dim") + "\n")
-        self.err.write(self.paint_err(text, "dim"))
+        self.err.write(self.paint_err(self.err_safe(text), "dim"))
         self.err.flush()
 
     def done_thinking(self):
@@ -1241,7 +1326,8 @@ class Display:
         with self.lock:
             if self.spinner:
                 self.spinner.clear()
-            self.err.write(self.paint_err(prefix, *style) + text + "\n")
+            self.err.write(self.paint_err(prefix, *style) + self.err_safe(self.masked(text))
+                           + "\n")
             self.err.flush()
 
     def warn(self, text):
@@ -1250,7 +1336,7 @@ class Display:
     def status_line(self, text):
         """A line redrawn in place on a terminal's stderr; None erases it."""
         with self.lock:
-            self.err.write("\r\033[K" + (text or ""))
+            self.err.write("\r\033[K" + self.err_safe(text or ""))
             self.err.flush()
 
     CHECK_STYLES = {"ok": "green", "FAIL": "red", "warn": "yellow", "info": "cyan", "skip": "dim"}
@@ -1258,7 +1344,8 @@ class Display:
     def check(self, state, what, text):
         """One line of --check: a mark, what was checked, what was found."""
         mark = self.paint("[%s]" % state.center(4), self.CHECK_STYLES[state])
-        self.line("%s %-6s %s" % (mark, what, text.replace("\n", "\n" + " " * 14)))
+        text = self.out_safe(self.masked(text)).replace("\n", "\n" + " " * 14)
+        self.line("%s %-6s %s" % (mark, what, text))
 
     def error(self, text):
         self.message(PROG + ": error: ", text, "red", "bold")
@@ -1417,24 +1504,33 @@ def enable_line_editing():
 def show_stats(display, final):
     """What `ollama run --verbose` prints after a reply, on stderr."""
     def seconds(name):
-        value = final.get(name)
-        return value / 1e9 if isinstance(value, (int, float)) else None
+        value = number(final, name)
+        return value / 1e9 if value is not None else None
 
-    def rate(count, duration):
-        return "%.2f tokens/s" % (count / duration) if count and duration else None
+    def rate(tokens, duration):
+        return "%.2f tokens/s" % (tokens / duration) if tokens and duration else None
 
+    prompt, generated = count(final, "prompt_eval_count"), count(final, "eval_count")
     rows = [("total duration", seconds("total_duration"), "%.3fs"),
             ("load duration", seconds("load_duration"), "%.3fs"),
-            ("prompt eval count", final.get("prompt_eval_count"), "%d token(s)"),
+            ("prompt eval count", prompt, "%d token(s)"),
             ("prompt eval duration", seconds("prompt_eval_duration"), "%.3fs"),
-            ("prompt eval rate", rate(final.get("prompt_eval_count"),
-                                      seconds("prompt_eval_duration")), "%s"),
-            ("eval count", final.get("eval_count"), "%d token(s)"),
+            ("prompt eval rate", rate(prompt, seconds("prompt_eval_duration")), "%s"),
+            ("eval count", generated, "%d token(s)"),
             ("eval duration", seconds("eval_duration"), "%.3fs"),
-            ("eval rate", rate(final.get("eval_count"), seconds("eval_duration")), "%s")]
+            ("eval rate", rate(generated, seconds("eval_duration")), "%s")]
     for name, value, form in rows:
         if value is not None:
             display.message("", "%-21s %s" % (name + ":", form % value), "dim")
+
+
+def number(data, name):
+    """A finite number >= 0 from the server, or None (a string, a dict, 1e400...)."""
+    value = data.get(name) if isinstance(data, dict) else None
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and 0 <= value < float("inf")):
+        return value
+    return None
 
 
 def human_size(size):
@@ -1461,11 +1557,10 @@ def list_models(settings, display):
     rows = [("NAME", "SIZE", "PARAMETERS", "QUANTIZATION")]
     for model in models:
         details = model.get("details") if isinstance(model.get("details"), dict) else {}
-        size = model.get("size")
-        rows.append((str(model.get("name", "?")),
-                     human_size(size) if isinstance(size, (int, float)) else "",
-                     str(details.get("parameter_size", "")),
-                     str(details.get("quantization_level", ""))))
+        size = number(model, "size")
+        rows.append(tuple(display.out_safe(str(cell))[:60] for cell in (
+            model.get("name", "?"), human_size(size) if size is not None else "",
+            details.get("parameter_size", ""), details.get("quantization_level", ""))))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         display.line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -1512,10 +1607,10 @@ class PullProgress:
         self.speed_mark = (0.0, 0)  # (time, bytes) when the layer began
 
     def update(self, item):
-        status = str(item.get("status", ""))
-        total, done = item.get("total"), item.get("completed") or 0
+        status = str(item.get("status", ""))[:100]
+        total, done = number(item, "total"), number(item, "completed") or 0
         new_status, self.status = status != self.status, status
-        if not (isinstance(total, (int, float)) and total > 0):
+        if not total:
             if self.redraw:
                 self.display.status_line(status)
             elif new_status:
@@ -1732,7 +1827,7 @@ def build_parser():
         help="the model (default: MODEL_NAME = %r)" % MODEL_NAME)
     parser.add_argument("-u", "--url", type=argument_type("--url", server_base_url),
                         help="the server: a URL, host or host:port, as OLLAMA_HOST is written "
-                             "(default: API_URL = %r)" % API_URL)
+                             "(default: API_URL = %r)" % without_password(API_URL))
     parser.add_argument("-s", "--system", metavar="TEXT", type=argument_type("--system", prompt_text),
                         help="a system prompt, in place of the model's own (default: "
                              "SYSTEM_PROMPT = %r; empty keeps the model's)" % SYSTEM_PROMPT)
@@ -1824,9 +1919,13 @@ def main(argv=None):
     parser = build_parser()
     if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 reach check_utf8
         sys.stdin.reconfigure(errors="surrogateescape")
+    for stream in (sys.stdout, sys.stderr):  # an emoji on cp932 or latin-1 is a "?"
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         args = parse_args(parser, argv)
     except KeyboardInterrupt:  # while reading a prompt from stdin
+        sys.stderr.write("\n%s: interrupted\n" % PROG)
         return 130
     display = Display(color=not args.no_color)
     try:
@@ -1840,6 +1939,7 @@ def run_and_report(args, display):
     """run(), with a failure or Ctrl+C turned into its message and exit code."""
     try:
         settings = settings_from(args)
+        display.hide(settings.key)
         urllib.request.install_opener(build_opener(settings))
         return run(args, settings, display)
     except ChatError as err:
