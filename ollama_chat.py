@@ -69,6 +69,7 @@ DEMO_PROMPTS = (
 THINK_LEVELS = ("low", "medium", "high")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
 MAX_ANSWER = 16 << 20  # bytes of /api/tags, /api/show, /api/ps... (a real one: kilobytes)
+MAX_SAVED = 64 << 20  # bytes of a file --resume and /load read
 MAX_LINE = 64 << 20  # bytes of one stream line; a real one is a few hundred, a huge token fits
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
@@ -113,7 +114,7 @@ class Settings:
         self.base_url = server_base_url(url, url_name)
         self.key, self.key_source = resolve_key(key, environ)
         self.model = check_text("MODEL_NAME", model, spaces=False)
-        self.user_name = check_text("USER_NAME", user_name)
+        self.user_name = check_text("USER_NAME", user_name, empty=True)  # the demo checks it
         self.system = check_text("SYSTEM_PROMPT", system, empty=True)
         self.timeout = check_seconds(timeout_name, timeout)
         self.connect_timeout = check_seconds("CONNECT_TIMEOUT", connect_timeout)
@@ -249,6 +250,9 @@ def resolve_key(key, environ):
     key = key.strip()
     if not key:
         return "", None
+    if key.lower().startswith("bearer "):
+        raise ConfigError("%s starts with the word Bearer: leave it out, it is added for you "
+                          "(Authorization: Bearer <key>)" % source)
     if not key.isascii():
         raise ConfigError("%s contains non-ASCII characters; an API key never does" % source)
     if any(c.isspace() or not c.isprintable() for c in key):
@@ -261,7 +265,8 @@ def check_text(name, value, empty=False, spaces=True):
     if not isinstance(value, str):
         raise ConfigError("%s must be text in quotes, not %r" % (name, value))
     check_utf8(value, name)
-    if not empty and not value.strip():
+    value = value.strip()
+    if not empty and not value:
         raise ConfigError("%s is empty" % name)
     if not spaces and any(c.isspace() for c in value):
         raise ConfigError("%s must not contain spaces: %r" % (name, value))
@@ -279,6 +284,9 @@ def check_utf8(text, what="the message"):
 
 
 def check_seconds(name, value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9.]+\s*", value):
+        raise ConfigError("%s must be a number, not text: write %s = %s, without the quotes"
+                          % (name, name, value.strip()))
     if (isinstance(value, bool) or not isinstance(value, (int, float))
             or value != value or value == float("inf")):
         raise ConfigError("%s must be a number of seconds, not %r" % (name, value))
@@ -407,8 +415,11 @@ def connection_broke(settings, err, when, outcome=""):
     """
     if isinstance(err, socket.timeout):
         return silence_error(settings, when)
-    return ChatError("the connection to %s was cut %s (%s)%s"
-                     % (settings.host_port, when, describe(err), outcome))
+    hint = ""
+    if isinstance(err, (ConnectionResetError, http.client.RemoteDisconnected)) and not outcome:
+        hint = https_hint(settings)
+    return ChatError("the connection to %s was cut %s (%s)%s%s"
+                     % (settings.host_port, when, describe(err), outcome, hint))
 
 
 def get_json(settings, path, body=None):
@@ -545,6 +556,12 @@ def stream_reply(settings, display, body, label=""):
                 raise ChatError("%s answered with a web page, not an Ollama chat stream: is "
                                 "%s pointing at Ollama itself (port 11434), not a web UI?"
                                 % (settings.chat_url, settings.url_name))
+            packed = response.headers.get("Content-Encoding", "identity").lower()
+            if packed != "identity":  # never asked for: a proxy in between did it
+                raise ChatError("%s sent the reply compressed (Content-Encoding: %s) though it "
+                                "was not asked to: turn compression off in the proxy in "
+                                "between for this path (nginx: gzip off)."
+                                % (settings.host_port, packed[:20]))
             for chunk in read_ndjson(settings, response, few_warnings(display.warn)):
                 show_chunk(settings, display, reply, chunk)
                 if chunk.get("done") is True:
@@ -701,6 +718,9 @@ def run_demo(conversation):
     display.line("Current Time: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
     display.line()
     conversation.label = "Assistant (%s): " % conversation.model
+    if not settings.user_name:
+        raise ConfigError("USER_NAME is empty: the demo tells the model your name; set it at "
+                          "the top of ollama_chat.py (or give a prompt: ./ollama_chat.py \"hi\")")
     for prompt in DEMO_PROMPTS:
         prompt = prompt.format(name=settings.user_name)
         display.line(display.paint("User: ", "bold", "cyan") + prompt)
@@ -888,7 +908,17 @@ def connection_error(settings, reason):
         return ChatError("cannot open %s: %s" % (settings.base_url, reason))
     else:
         text = "cannot connect to %s: %s." % (where, describe(reason))
+        if isinstance(reason, ConnectionResetError):
+            text += https_hint(settings)
     return ChatError("\n  ".join([text] + connection_hints(settings)))
+
+
+def https_hint(settings):
+    """A server that hangs up on a plain request may speak only https."""
+    if settings.base_url.startswith("http:"):
+        return ("\n  The server hung up at once: if it speaks https, use https:// in %s."
+                % settings.url_name)
+    return ""
 
 
 def certificate_problem(settings, err):
@@ -1051,6 +1081,10 @@ def http_error(settings, path, err, model=None):
                      "reloads), or send less.")
     elif status == 400 and "does not support thinking" in server_text:
         lines.append("set THINK = None (or False) for this model.")
+    elif status in (502, 503, 504) and proxy_in_use(settings) and not is_json:
+        lines.append("the answer came from the proxy %s (USE_PROXY = True): it may not "
+                     "reach %s. Add that host to no_proxy, or set USE_PROXY = False."
+                     % (proxy_in_use(settings), settings.host_port))
     elif status in STATUS_HINTS:
         lines.append(STATUS_HINTS[status])
     return ChatError("\n  ".join(lines), status)
@@ -1391,7 +1425,9 @@ class Repl:
             except KeyboardInterrupt:
                 self.display.message("\n", "Use Ctrl+D or /bye to exit.", "dim")
                 continue
-            if text is None:
+            if text is None:  # Ctrl+D: the shell's prompt starts on a line of its own
+                if is_terminal(self.stdin):
+                    (self.display.out if self.editing else self.display.err).write("\n")
                 self.display.end_line()
                 return 0
             if text.startswith("/") and "\n" not in text:
@@ -1429,8 +1465,10 @@ class Repl:
         while not line.endswith('"""'):
             lines.append(line)
             line = self.read_line("... ")
-            if line is None:
-                return "\n".join(lines)
+            if line is None:  # Ctrl+D: never send half a message
+                self.say("\nThe unfinished message was not sent (it needs its closing "
+                         '\"\"\"); Ctrl+D again quits.')
+                return ""
         lines.append(line[:-3])
         return "\n".join(lines).strip("\n")
 
@@ -1468,13 +1506,17 @@ class Repl:
         elif name in ("/save", "/load") and not argument:
             self.display.error("%s needs a file name: %s FILE" % (name, name))
         elif name == "/save":
-            self.conversation.save(argument)
-            say("Saved %d messages to %s." % (len(self.conversation.messages), argument))
+            path = file_path(argument)
+            conversation.save(path)
+            say("Saved %d messages to %s." % (len(conversation.messages), path))
         elif name == "/load":
-            self.conversation.load(argument)
+            path, system = file_path(argument), conversation.system
+            conversation.load(path)
             self.last_prompt, self.replaceable = None, False
-            say("Loaded %d messages (model %s) from %s." % (
-                len(conversation.messages), conversation.model, argument))
+            replaced = (" Its system prompt replaces the one set before."
+                        if system and system != conversation.system else "")
+            say("Loaded %d messages (model %s) from %s.%s" % (
+                len(conversation.messages), conversation.model, path, replaced))
         elif name == "/retry":
             self.retry()
         else:
@@ -1489,6 +1531,17 @@ class Repl:
 
     def say(self, text):
         self.display.message("", text, "dim")
+
+
+def file_path(text):
+    """A file name as typed after /save or /load: quotes around it and ~ understood.
+
+    >>> file_path('"my chat.json"'), file_path("~/x.json") == os.path.expanduser("~/x.json")
+    ('my chat.json', True)
+    """
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    return os.path.expanduser(text)
 
 
 def enable_line_editing():
@@ -1646,8 +1699,12 @@ def run_check(settings, display):
     proxies = [name for name in PROXY_VARIABLES if settings.environ.get(name)]
     if not proxies:
         report("ok", "proxy", "no proxy variables in the environment")
+    elif settings.use_proxy and proxy_in_use(settings):
+        report("warn", "proxy", "%s set and used (USE_PROXY = True): %s"
+               % (", ".join(proxies), proxy_in_use(settings)))
     elif settings.use_proxy:
-        report("warn", "proxy", "%s set and used (USE_PROXY = True)" % ", ".join(proxies))
+        report("ok", "proxy", "%s set; no_proxy covers %s, so no proxy is used"
+               % (", ".join(proxies), urllib.parse.urlsplit(settings.base_url).hostname))
     else:
         report("ok", "proxy", "%s set, bypassed (USE_PROXY = False)" % ", ".join(proxies))
     if running_on_wsl():
@@ -1656,12 +1713,17 @@ def run_check(settings, display):
     try:
         version = get_json(settings, "/api/version")
         names = installed_models(settings)
+        if not (isinstance(version, dict) and isinstance(version.get("version"), str)):
+            raise ChatError("a server answers at %s, but not as Ollama does (/api/version "
+                            "has no version): is %s pointing at Ollama?"
+                            % (settings.host_port, settings.url_name))
+        check_key_at_chat(settings)
     except ChatError as err:
         return check_failed(settings, report, err)
-    report("ok", "server", "Ollama %s answers at %s" % (
-        version.get("version", "?") if isinstance(version, dict) else "?", settings.host_port))
-    report("ok", "key", "accepted (%s)" % settings.key_source if settings.key
-           else "none set, none asked for")
+    report("ok", "server", "Ollama %s answers at %s" % (version["version"][:40],
+                                                        settings.host_port))
+    report("ok", "key", "accepted by /api/chat (%s)" % settings.key_source if settings.key
+           else "none set, none asked for by /api/chat")
     if has_model(settings.model, names):
         report("ok", "model", "%s is installed" % settings.model)
         return 0
@@ -1669,6 +1731,16 @@ def run_check(settings, display):
     report("FAIL", "model", "%s is not installed: run `ollama pull %s` (or use --pull)%s" % (
         settings.model, settings.model, "; closest: " + ", ".join(closest) if closest else ""))
     return 1
+
+
+def check_key_at_chat(settings):
+    """A proxy may guard /api/chat alone: ask there, with no model, so nothing loads."""
+    try:
+        get_json(settings, "/api/chat", {"model": "", "messages": []})
+    except ChatError as err:
+        if err.status in (401, 403):
+            raise
+    # Ollama answers 400 "model is required": the request got through to it
 
 
 def check_failed(settings, report, err):
@@ -1690,6 +1762,9 @@ SAVE_FORMAT = "ollama_chat conversation"
 def write_atomically(path, text):
     """Write a file whole or not at all: a temporary file beside it, then a rename."""
     import tempfile  # here, not at the top: only --save needs it
+    if os.path.isdir(path):
+        raise ChatError("cannot save the conversation to %s: it is a folder; give a file "
+                        "name, e.g. %s" % (path, os.path.join(path, "chat.json")))
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=".ollama_chat.", suffix=".tmp")
@@ -1707,13 +1782,31 @@ def write_atomically(path, text):
                         % (path, err.strerror or describe(err))) from err
 
 
+def check_save_path(path):
+    """--save: a file we can write, known before anything is sent."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ConfigError("--save %s is a folder: give a file name, e.g. %s"
+                          % (path, os.path.join(path, "chat.json")))
+    if not os.path.isdir(folder):
+        raise ConfigError("--save %s: there is no folder %s" % (path, folder))
+    if not os.access(folder, os.W_OK):
+        raise ConfigError("--save %s: the folder %s is not writable" % (path, folder))
+
+
 def read_conversation(path):
     """A saved conversation, checked whole before any of it is used."""
     try:
+        if os.path.getsize(path) > MAX_SAVED:
+            raise ConfigError("%s is larger than %d MB: not a conversation saved by "
+                              "ollama_chat; nothing was loaded." % (path, MAX_SAVED >> 20))
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except OSError as err:
         raise ConfigError("cannot read %s: %s" % (path, err.strerror or describe(err))) from err
+    except RecursionError:
+        raise ConfigError("%s is not a saved conversation (JSON nested too deep); nothing "
+                          "was loaded." % path) from None
     except ValueError as err:
         raise ConfigError("%s is not a saved conversation (not valid JSON: %s); nothing "
                           "was loaded." % (path, str(err)[:80])) from err
@@ -1868,6 +1961,9 @@ def parse_args(parser, argv):
     if args.prompt == "-":
         if args.interactive:
             parser.error('"-" reads the prompt from stdin, which -i needs for the chat')
+        if is_terminal(sys.stdin):
+            sys.stderr.write("Reading the prompt from stdin: type it, then Ctrl+D on a line "
+                             "of its own.\n")
         args.prompt = sys.stdin.read().rstrip()
         if not args.prompt.strip():
             parser.error('"-" found no prompt on stdin')
@@ -1898,6 +1994,8 @@ def run(args, settings, display):
     if args.check:
         return run_check(settings, display)
     save_path = args.save or args.resume
+    if args.save:
+        check_save_path(args.save)
     if args.resume:  # -m and -s win over the file
         conversation = Conversation.from_file(args.resume, settings, display, args.model,
                                               args.system, save_path)

@@ -370,9 +370,11 @@ class CheckTest(ScriptTest):
         self.assertEqual(out, "[info] url    %s (from API_URL)\n"
                               "[ ok ] proxy  no proxy variables in the environment\n"
                               "[ ok ] server Ollama 0.12.6 answers at 127.0.0.1:%d\n"
-                              "[ ok ] key    none set, none asked for\n"
+                              "[ ok ] key    none set, none asked for by /api/chat\n"
                               "[ ok ] model  llama3 is installed\n" % (url, self.server.port))
-        self.assertNotIn("/api/chat", [r.route for r in self.server.requests])
+        (chat,) = self.server.chat_requests  # the key is tried where chats go...
+        self.assertEqual(chat.json["model"], "")  # ...with no model: nothing loads
+        self.assertEqual(self.server.loaded, {})
 
     def test_the_url_line_says_where_the_address_came_from(self):
         code, out, err = self.run_script("--check", "-u", "127.0.0.1:%d" % self.server.port,
@@ -442,7 +444,7 @@ class CheckTest(ScriptTest):
     def test_an_accepted_key_names_its_source_only(self):
         code, out, err = self.run_script("--check", env={"OLLAMA_API_KEY": KEY})
         self.assertEqual((code, err), (0, ""))
-        self.assertEqual(self.lines(out)["key"], ("ok", "accepted (OLLAMA_API_KEY)"))
+        self.assertEqual(self.lines(out)["key"], ("ok", "accepted by /api/chat (OLLAMA_API_KEY)"))
         self.assertNotIn(KEY, out)
 
     def test_proxy_variables_are_reported_as_bypassed(self):
@@ -596,13 +598,20 @@ class SaveTest(ScriptTest):
                          [user("hi"), assistant("You said: hi")])
         self.assertEqual(self.leftovers(), [])
 
-    def test_a_failed_write_leaves_no_temporary_file(self):
-        os.mkdir(self.path("chat.json"))  # os.replace cannot put a file over a folder
+    def test_a_save_path_that_cannot_work_is_refused_before_anything_is_sent(self):
+        os.mkdir(self.path("chat.json"))
         self.write(os.path.join("chat.json", "inside"), "kept")
-        code, out, err = self.run_script("--save", "chat.json", "hi")
-        self.assertCleanFailure(code, err)
-        self.assertEqual(out, "You said: hi\n")
-        self.assertIn("cannot save the conversation to chat.json: ", err)
+        cases = [("chat.json", "--save chat.json is a folder: give a file name, e.g. "
+                               "chat.json/chat.json"),
+                 (os.path.join("no", "such", "x.json"), "--save no/such/x.json: there is no "
+                                                        "folder %s/no/such" % self.tmp)]
+        for path, message in cases:
+            with self.subTest(path=path):
+                code, out, err = self.run_script("--save", path, "hi")
+                self.assertCleanFailure(code, err, expected_code=2)
+                self.assertEqual(out, "")
+                self.assertIn(message, err)
+                self.assertEqual(self.server.requests, [])
         self.assertEqual(os.listdir(self.path("chat.json")), ["inside"])
         self.assertEqual(sorted(os.listdir(self.tmp)), ["chat.json", "ollama_chat.py"])
 

@@ -231,7 +231,9 @@ class ConfigErrorTest(ScriptTest):
             ({"MODEL_NAME": ""}, "MODEL_NAME is empty"),
             ({"MODEL_NAME": "llama 3"}, "MODEL_NAME must not contain spaces"),
             ({"TIMEOUT": -1}, "TIMEOUT must be more than 0 seconds"),
-            ({"TIMEOUT": "600"}, "TIMEOUT must be a number of seconds"),
+            ({"TIMEOUT": "600"}, "TIMEOUT must be a number, not text: write TIMEOUT = 600, "
+                                 "without the quotes"),
+            ({"TIMEOUT": "ten"}, "TIMEOUT must be a number of seconds"),
             ({"CONNECT_TIMEOUT": 0}, "CONNECT_TIMEOUT must be more than 0 seconds"),
             ({"USE_PROXY": "no"}, "USE_PROXY must be True or False"),
             ({"THINK": "max"}, "THINK must be None, True, False"),
