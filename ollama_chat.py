@@ -540,6 +540,7 @@ class Reply:
         self.parts = []  # the text so far
         self.final = None  # the last chunk, "done": true, with the statistics
         self.chat_seen = False  # any line that looked like Ollama's chat stream
+        self.thought = False  # it had thinking, which eval_count counts but no prompt holds
 
     @property
     def text(self):
@@ -600,6 +601,7 @@ def show_chunk(settings, display, reply, chunk):
     reply.chat_seen = True
     thinking, content = message.get("thinking"), message.get("content")
     if thinking and isinstance(thinking, str):
+        reply.thought = True
         if settings.show_thinking:
             display.thinking(thinking)
         else:  # hidden thinking can take minutes: say why we wait
@@ -688,7 +690,7 @@ class Conversation:
         reply = stream_reply(self.settings, self.display, self.request_body(turn), self.label)
         self.messages = turn + [{"role": "assistant", "content": reply.text}]
         self.grown_from = (self.model, self.system, len(self.messages))
-        self.gauge.measure(self.model, turn, reply.final, grew)
+        self.gauge.measure(self.model, turn, reply, grew)
         if self.save_path:
             self.save(self.save_path)
         return reply
@@ -738,13 +740,15 @@ class ContextGauge:
 
     When a chat outgrows the window, Ollama drops its oldest messages and answers
     200 as usual: no field says so. prompt_eval_count, the prompt's tokens after
-    that drop, is how we notice: it shrinks though the chat only grew.
+    that drop, is how we notice: a new prompt holds the last one, its reply
+    (eval_count tokens, less any thinking) and a new message. When it grew by
+    less, though the chat could have outgrown the window, something was dropped.
     """
 
     def __init__(self, settings, display):
         self.settings, self.display = settings, display
         self.windows = {}  # model: (tokens, exact) or None, asked at most once a model
-        self.last = None  # (prompt_eval_count, prompt_eval_count + eval_count) of the last turn
+        self.last = None  # the last turn's (prompt_eval_count, + eval_count, it thought)
         self.full = False  # said that the chat is FULL; again only after it was less
         self.dropped = False  # said that the server dropped the start of the chat
 
@@ -752,19 +756,21 @@ class ContextGauge:
         """A new start (/clear, /load): nothing to compare with."""
         self.last, self.full, self.dropped = None, False, False
 
-    def measure(self, model, messages, final, grew):
+    def measure(self, model, messages, reply, grew):
         """After a reply: -v's line, and a warning when the chat is full or was cut."""
+        final = reply.final
         prompt, generated = count(final, "prompt_eval_count"), count(final, "eval_count")
         if prompt is None:
             return  # no statistics from this server
         used = prompt + (generated or 0)
-        before, self.last = self.last, (prompt, used)
+        before, self.last = self.last, (prompt, used, reply.thought)
         window = self.window(model, used)
         if self.settings.verbose:
             self.display.message("", "context: %s" % usage(used, window), "dim")
-        if grew and before and prompt < before[0]:
-            self.warn_dropped(messages, prompt, before[1], window)
-            self.full = True
+        if grew and before and dropped(before, prompt, window, messages[-1]["content"]):
+            if not self.dropped:  # once: from now on the start stays out of sight
+                self.warn_dropped(messages, prompt, before[1], window)
+            self.full = self.dropped = True
         elif window and window[1] and used >= FULL * window[0]:
             if not self.full:
                 self.display.warn(
@@ -780,15 +786,13 @@ class ContextGauge:
         first = next((m["content"] for m in messages[:gone] if m["role"] == "user"), "")
         first = " ".join(without_time(first).split())
         self.display.warn(
-            "%sthe chat no longer fits the model's context window%s: the server dropped "
+            "the chat no longer fits the model's context window%s: the server dropped "
             "the oldest messages without a word. The model no longer sees about the first "
             "%d message%s%s.\n  %s" % (
-                "again: " if self.dropped else "",
                 " (%s tokens)" % "{:,}".format(window[0]) if window and window[1] else "",
                 gone, "" if gone == 1 else "s",
                 " (from \u300c%s\u300d)" % (first[:30] + ("…" if len(first) > 30 else ""))
                 if first else "", more_room(window)))
-        self.dropped = True
 
     def window(self, model, used):
         """The window's (tokens, exact) for the model, or None; asked only when needed."""
@@ -799,6 +803,22 @@ class ContextGauge:
                                           used >= FULL * SMALLEST_WINDOW):
             self.windows[model] = ask_window(self.settings, model)
         return self.windows.get(model)
+
+
+def dropped(before, prompt, window, newest):
+    """Whether the server dropped messages to fit this turn's prompt in the window.
+
+    before: the last turn's prompt_eval_count, that plus eval_count, and whether
+    it thought; newest: the new message, at least a token per 16 bytes.
+    """
+    last_prompt, last_used, thought = before
+    least_new = len(newest.encode("utf-8", "replace")) // 16
+    smallest = window[0] if window and window[1] else SMALLEST_WINDOW
+    if last_used + least_new < smallest:
+        return False  # it all fitted: no false alarm from odd counts
+    if thought:  # eval_count counted thinking, which the prompt does not hold
+        return prompt <= last_prompt
+    return prompt < last_used + least_new
 
 
 def ask_window(settings, model):

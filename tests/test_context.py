@@ -4,7 +4,12 @@ the context window (-v's line, the warnings when it is full or was cut), and -o.
 import unittest
 
 from support import ScriptTest, assistant, spoken, user
-from fake_ollama import Reply, chat_chunks, final_chunk, json_error, ndjson
+from fake_ollama import (Reply, chat_chunks, final_chunk, json_error, json_reply, message_tokens,
+                         ndjson)
+
+# Messages of a growing chat, a sentence or two each, Japanese and English.
+TURNS = ["%d: 今日は会議の議事録をまとめます。Summarise point %d in two lines, please." % (n, n)
+         for n in range(20)]
 
 
 def counted(text, prompt, reply):
@@ -47,6 +52,82 @@ class CacheableRequestTest(ChatTest):
             self.assertEqual({m["role"] for m in request.json["messages"]},
                              {"user", "assistant"} if len(request.json["messages"]) > 1
                              else {"user"})
+
+
+class WhatTheModelSeesTest(ChatTest):
+    """Against the fake's model of the server: system prompts, the cache, the window."""
+
+    def test_a_model_s_own_system_prompt_reaches_it_unless_one_is_given(self):
+        self.server.add_model("pirate", system="You are a pirate. Answer in pirate speech.")
+        cases = [("pirate", (), {"role": "system",
+                                 "content": "You are a pirate. Answer in pirate speech."}),
+                 ("pirate", ("-s", "Answer in French."),
+                  {"role": "system", "content": "Answer in French."}),
+                 ("llama3", (), None)]  # a model that has none
+        for model, args, system in cases:
+            with self.subTest(model=model, args=args):
+                self.server.reset()
+                self.server.add_model("pirate", system="You are a pirate. Answer in pirate "
+                                                       "speech.")
+                code, out, err = self.chat("one", "two", args=("-m", model) + args)
+                self.assertEqual((code, err), (0, ""))
+                for request in self.server.chat_requests:
+                    seen = [m for m in request.seen if m["role"] == "system"]
+                    self.assertEqual(seen, [system] if system else [])
+
+    def test_a_long_chat_re_reads_only_its_newest_turn(self):
+        code, out, err = self.chat(*TURNS, constants={"OPTIONS": {"num_ctx": 32768}})
+        self.assertEqual((code, err), (0, ""))
+        requests = self.server.chat_requests
+        self.assertEqual(len(requests), 20)
+        self.assertEqual([r.dropped for r in requests], [0] * 20)
+        for number, request in enumerate(requests[1:], 1):
+            newest = len(message_tokens(request.json["messages"][-1])) + 2  # and markers
+            with self.subTest(turn=number + 1):
+                self.assertLessEqual(request.evaluated, 1.5 * newest)
+        self.assertLessEqual(requests[19].evaluated, 1.5 * requests[4].evaluated)  # flat
+        self.assertGreater(requests[19].prompt_tokens, 10 * requests[19].evaluated)
+
+    def test_a_chat_pushed_past_its_window_warns_once_with_the_fix(self):
+        self.server.default_num_ctx = 2048
+        code, out, err = self.chat(*[t * 8 for t in TURNS[:9]])
+        self.assertEqual(code, 0, err)
+        self.assertGreater(max(r.dropped for r in self.server.chat_requests), 0)
+        first_drop = next(n for n, r in enumerate(self.server.chat_requests) if r.dropped)
+        warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+        self.assertTrue(warnings, err)
+        self.assertIn("this chat fills", warnings[0])  # said before anything was lost
+        dropped = [w for w in warnings if "no longer fits" in w]
+        self.assertTrue(dropped[0].startswith(
+            "warning: the chat no longer fits the model's context window (2,048 tokens): the "
+            "server dropped the oldest messages without a word. The model no longer sees "
+            "about the first"), err)
+        self.assertIn("(from 「0: 今日は会議の議事録をまとめます。Summarise p…」)", dropped[0])
+        self.assertIn("For more room: -o num_ctx=8192", err)
+        self.assertEqual(err.count("this chat fills"), 1, err)  # once per crossing
+        self.assertGreaterEqual(first_drop, 1)
+        self.assertEqual([r.route for r in self.server.requests].count("/api/ps"), 1)
+
+    def test_the_window_comes_from_ps_once_per_model_or_show_as_an_upper_bound(self):
+        code, out, err = self.chat("one", "two", "three", args=("-v",))
+        self.assertEqual(code, 0, err)
+        self.assertIn("context: ", err)
+        self.assertRegex(err, r"context: \d+ / 4,096 tokens \(0%\)")
+        self.assertEqual([r.route for r in self.server.requests].count("/api/ps"), 1)
+        self.server.reset()  # an older server: /api/ps without context_length
+        self.server.script("/api/ps", json_reply({"models": [{"name": "llama3:latest"}]}))
+        code, out, err = self.chat("one", args=("-v",))
+        self.assertEqual(code, 0, err)
+        self.assertIn("the window is Ollama's default (4,096 or more) unless num_ctx is set, at "
+                      "most 8,192, the model's trained length", err)
+        self.server.reset()  # a proxy that lets only /api/chat through: nothing extra said
+        self.server.script("/api/ps", json_error(404, "not found"))
+        self.server.script("/api/show", json_error(404, "not found"))
+        code, out, err = self.chat("one", "two", args=("-v",))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(err.count("the window is not known"), 2, err)
+        self.assertNotIn("error", err)
+        self.assertEqual([r.route for r in self.server.requests].count("/api/ps"), 1)
 
 
 class OptionFlagTest(ScriptTest):
@@ -108,17 +189,18 @@ class ContextWarningTest(ChatTest):
                       "new chat.", err)
 
     def test_a_dropped_start_is_said_with_what_the_model_no_longer_sees(self):
-        self.server.script("/api/chat", counted("a" * 40, 300, 100), counted("b" * 40, 700, 100),
+        self.server.script("/api/chat", counted("a" * 40, 300, 100), counted("b" * 40, 700, 298),
                            counted("c" * 40, 500, 100))
         code, out, err = self.chat("私の名前は太郎です。" * 4, "x" * 40, "y" * 40,
-                                   constants={"OPTIONS": {"num_ctx": 2000}})
+                                   constants=self.WINDOW)
         self.assertEqual(code, 0, err)
-        self.assertIn("warning: the chat no longer fits the model's context window (2,000 "
+        self.assertIn("warning: this chat fills 99% of the model's context window", err)
+        self.assertIn("warning: the chat no longer fits the model's context window (1,000 "
                       "tokens): the server dropped the oldest messages without a word. The "
                       "model no longer sees about the first 3 messages (from 「私の名前は太郎で"
                       "す。私の名前は太郎です。私の名前は太郎です。…」).\n  For more room: "
                       "-o num_ctx=8192", err)
-        self.assertEqual(err.count("warning:"), 1, err)
+        self.assertEqual(err.count("warning:"), 2, err)
         # the server's 500 tokens hold the newest messages: the first 3 took about 527
         self.assertEqual(len(self.server.chat_requests[2].json["messages"]), 5)
 
@@ -129,9 +211,10 @@ class ContextWarningTest(ChatTest):
                 self.server.reset()
                 self.server.models.append("qwen3:latest")
                 self.server.script("/api/chat", counted("a", 700, 100), counted("b", 100, 10))
-                code, out, err = self.chat(*lines, constants={"OPTIONS": {"num_ctx": 10000}})
+                code, out, err = self.chat(*lines, constants={"OPTIONS": {"num_ctx": 800}})
                 self.assertEqual(code, 0, err)
-                self.assertNotIn("warning", err)
+                self.assertIn("this chat fills 100%", err)  # the window was full...
+                self.assertNotIn("no longer fits", err)  # ...but nothing was dropped
 
     def test_a_one_shot_prompt_too_long_for_the_window_is_refused_with_the_fix(self):
         self.server.script("/api/chat",
