@@ -20,13 +20,24 @@ script drains:
                from start to exit; `python3 -c pass` beside it for scale
   memory       peak memory of that demo, and of a demo whose first reply is one
                30 MB token
+  prompt cache a 20-turn chat (the same 20 messages for each program; the fake
+               echoes each one): the prompt tokens the server evaluates anew on
+               turn 20, i.e. not served from its prompt cache, as the fake's model
+               of that cache counts them (tests/fake_ollama.py). ollama_chat.py
+               runs -i with the messages on stdin, the original sample its own
+               send_chat_request() driven as its main() drives it, the official
+               client keeps its history as ollama-python's
+               examples/chat-with-history.py does (streamed here)
 
 The targets (TARGETS), each against a peer measured in the same rounds:
 display latency p50 within 0.1 ms and p99 within 0.5 ms of curl -N; throughput at
 least 0.8x the original sample and 2x the official client (a guard, not a race);
 the whole demo's CPU at most the original sample's + 30 ms; the 30 MB token's peak
-memory no higher than the original sample's. Each verdict line says met, MISSED or
-not measured, with the numbers.
+memory no higher than the original sample's. One more is against the chat itself:
+on turn 20 the server re-reads at most 1.5x the newest turn's own size (the new
+message with its template markers), and at most 1.5x what it re-read on turn 5
+(flat as the chat grows); the peers' figures are shown beside it. Each verdict
+line says met, MISSED or not measured, with the numbers.
 
 Medians over alternating rounds. It never asserts a speed: it exits 0 once it
 ran and wrote its JSON, 1 if ollama_chat.py itself failed, 2 on bad arguments.
@@ -95,7 +106,40 @@ TARGETS = (  # key, metric, peer, kind, limit, label
      "CPU, whole demo <= original sample + 30 ms"),
     ("big_rss", "big_rss", "sample", "over", 0.0,
      "peak memory, one %d MB token <= original sample"),
+    ("prompt_cache", "reread_ratio", None, "own", 1.5,  # ours / the newest turn's size
+     "prompt re-read on turn 20 <= 1.5x the newest turn's size"),
 )
+
+# The prompt cache: a chat of CHAT_TURNS turns, every program sending these messages
+# (a sentence or two each, Japanese and English, of about the same size, so that
+# turn CHAT_EARLY_TURN and the last compare). The fake echoes each ("You said: ...").
+CHAT_PROMPTS = (
+    "私の名前は太郎です。I'm planning a weekend trip to Kyoto with my family.",
+    "京都でおすすめのお寺はどこですか？ We would like to avoid the biggest crowds.",
+    "子供が二人いて、六歳と九歳です。Which places would they enjoy the most?",
+    "移動は電車とバスのどちらが便利ですか？ We are staying near Kyoto Station.",
+    "金曜日の夜に着く予定です。Is there a good place for dinner close to the hotel?",
+    "魚が苦手な家族がいます。Please suggest a few dishes without raw fish.",
+    "土曜日の朝は何時に出発すればいいですか？ The kids usually wake up at seven.",
+    "嵐山の竹林は混みますか？ I read that early morning is the quietest time.",
+    "お昼ごはんは嵐山で食べたいです。Any casual place with a view of the river?",
+    "午後は金閣寺に行くつもりです。How long does it take from Arashiyama by bus?",
+    "雨が降ったらどうしましょう？ Please give me a plan B for a rainy afternoon.",
+    "お土産に八ツ橋を買いたいです。Where can I find fresh ones near the station?",
+    "日曜日は奈良に行くかもしれません。Is a day trip from Kyoto realistic with kids?",
+    "奈良公園の鹿は危なくないですか？ My younger son is a little afraid of animals.",
+    "帰りの新幹線は夕方六時です。How much time should we leave for Nara then?",
+    "予算は一人一日一万円くらいです。Does the plan so far fit in that budget?",
+    "子供用のICカードも必要ですか？ We have two adult Suica cards already.",
+    "旅館に泊まるのもいいかなと思っています。What should we know about ryokan manners?",
+    "ここまでの計画を短くまとめてください。A simple list for each day is enough.",
+    "最後に、私の名前を覚えていますか？ Thank you for all the help with this trip!",
+)
+CHAT_TURNS = len(CHAT_PROMPTS)
+CHAT_EARLY_TURN = 5  # flat: the last turn re-reads at most FLAT_LIMIT x what this one did
+FLAT_LIMIT = 1.5
+CHAT_NUM_CTX = 32768  # the fake's window and the model's trained length during the chat:
+                      # far more than 20 turns need, so nothing is dropped
 
 OFFICIAL_DRIVER = '''\
 """The two-turn demo with the official client (written by bench.py)."""
@@ -119,6 +163,93 @@ for prompt in prompts:
         parts.append(text)
     history.append({"role": "assistant", "content": "".join(parts)})
     print("\\n" + "-" * 40 + "\\n", flush=True)
+print("--- Session Ended ---", flush=True)
+'''
+
+SAMPLE_CHAT_DRIVER = '''\
+"""A long chat with the original sample (written by bench.py): its code is loaded
+without running its main(), which does only the two-turn demo, and its
+send_chat_request() is driven as main() drives it: history.append(user), the
+call, history.append(assistant)."""
+import json
+import sys
+from urllib import request
+
+sample, prompts = sys.argv[1:3]
+with open(sample, encoding="utf-8") as f:
+    code = f.read()
+namespace = {"__name__": "original_sample", "__file__": sample}
+exec(compile(code, sample, "exec"), namespace)  # its API_URL: the bench's edit of it
+request.install_opener(request.build_opener(request.ProxyHandler({})))  # as main() does
+with open(prompts, encoding="utf-8") as f:
+    prompts = json.load(f)
+history = []
+for prompt in prompts:
+    print("User: " + prompt, flush=True)
+    history.append({"role": "user", "content": prompt})
+    response = namespace["send_chat_request"](history)
+    history.append({"role": "assistant", "content": response})
+print("--- Session Ended ---", flush=True)
+'''
+
+# A chat typed over many minutes, run in well under a second: each reading of the clock
+# comes CLOCK_STEP seconds after the one before, so that a client that writes the time
+# into messages already sent (a clock in the first system message) shows it.
+CLOCK_STEP = 61
+CLOCK_LAUNCHER = '''\
+"""Runs a Python program (argv[1:]) with a clock that moves on %d s at each reading,
+as in a chat typed over many minutes (written by bench.py): datetime.datetime.now()
+and today() only; nothing else changes."""
+import datetime
+import os
+import runpy
+import sys
+
+real_now = datetime.datetime.now
+
+
+class Clock(datetime.datetime):
+    readings = 0
+
+    @classmethod
+    def now(cls, tz=None):
+        Clock.readings += 1
+        return real_now(tz) + datetime.timedelta(seconds=%d * Clock.readings)
+
+    @classmethod
+    def today(cls):
+        return cls.now()
+
+
+datetime.datetime = Clock
+sys.argv = sys.argv[1:]
+sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+''' % (CLOCK_STEP, CLOCK_STEP)
+
+OFFICIAL_CHAT_DRIVER = '''\
+"""A long chat with the official client, its history kept as ollama-python's
+examples/chat-with-history.py keeps it (written by bench.py; streamed here)."""
+import json
+import sys
+import ollama
+
+host, model, prompts = sys.argv[1:4]
+with open(prompts, encoding="utf-8") as f:
+    prompts = json.load(f)
+client = ollama.Client(host=host)
+messages = []
+for user_input in prompts:
+    print("User: " + user_input, flush=True)
+    parts = []
+    for chunk in client.chat(model, messages=[*messages, {"role": "user", "content": user_input}],
+                             stream=True):
+        text = chunk["message"]["content"] or ""
+        print(text, end="", flush=True)
+        parts.append(text)
+    print(flush=True)
+    messages += [{"role": "user", "content": user_input},
+                 {"role": "assistant", "content": "".join(parts)}]
 print("--- Session Ended ---", flush=True)
 '''
 
@@ -640,6 +771,119 @@ def percentile(values, p):
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+# --- The prompt cache: what the server re-reads as a chat grows ------------------
+
+def chat_run(program, tmp):
+    """(argv, stdin) of a CHAT_TURNS-turn chat with program, its drivers written to tmp.
+    The stdlib programs run under CLOCK_LAUNCHER's moving clock; the official client
+    does not (its example never reads the clock; its pydantic types need the real one)."""
+    def write(name, text):
+        path = os.path.join(tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+    prompts = write("chat_prompts.json", json.dumps(list(CHAT_PROMPTS), ensure_ascii=False))
+    clock = write("clock_launcher.py", CLOCK_LAUNCHER)
+    if program.script:  # ollama_chat.py or a candidate: -i, one message a line
+        return ([program.argv[0], clock] + program.argv[1:] + ["-i"],
+                ("\n".join(CHAT_PROMPTS) + "\n").encode("utf-8"))
+    if program.name == "sample":  # argv: [python, the bench's copy of the sample]
+        driver = write("sample_chat_driver.py", SAMPLE_CHAT_DRIVER)
+        return [program.argv[0], clock, driver, program.argv[1], prompts], b""
+    driver = write("official_chat_driver.py", OFFICIAL_CHAT_DRIVER)
+    python, _, url = program.argv[:3]  # the official client's demo: python, driver, url...
+    return [python, driver, url, MODEL, prompts], b""
+
+
+def chat_cache(bench, program):
+    """Run the long chat with program on a fresh fake; what its prompt cache saw."""
+    server = bench.server
+    server.reset()  # nothing loaded: no cache from a run before
+    server.add_model(MODEL, context_length=CHAT_NUM_CTX)
+    server.default_num_ctx = CHAT_NUM_CTX  # reset() puts both back
+    argv, stdin = chat_run(program, bench.tmp)
+    what = "the %d-turn chat" % CHAT_TURNS
+    try:
+        proc = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=support.clean_env(), cwd=bench.tmp,
+                              timeout=bench.sizes["timeout"])
+    except subprocess.TimeoutExpired:
+        raise RunFailed("%s took more than %d s over %s"
+                        % (program.name, bench.sizes["timeout"], what))
+    finally:
+        requests = [r for r in server.chat_requests
+                    if isinstance(r.json, dict) and r.json.get("messages")]
+        server.reset()
+    err = proc.stderr.decode("utf-8", "replace")
+    check(Outcome(None, proc.returncode, err, 0.0, 0.0), program.name, what)
+    if len(requests) != CHAT_TURNS or any(r.evaluated is None for r in requests):
+        raise RunFailed("%s sent %d chat requests during %s (%d answered by the model), "
+                        "not %d: %s" % (program.name, len(requests), what,
+                                        sum(r.evaluated is not None for r in requests),
+                                        CHAT_TURNS, " | ".join(err.strip().splitlines()[-2:])))
+    return cache_figures(requests)
+
+
+def cache_figures(requests):
+    """Turn by turn: tokens evaluated anew, cached, the prompt's, the newest turn's own."""
+    evaluated = [r.evaluated for r in requests]
+    # The newest turn's own size: its message's tokens, the "<|end|>" that closes the
+    # reply before it and the "<|assistant|>" that opens the next reply; what a prompt
+    # adds to the cache's tokens (the last prompt and its reply), so the least a
+    # server can evaluate.
+    own = [len(fake_ollama.message_tokens(r.seen[-1])) + 2 for r in requests]
+    early = CHAT_EARLY_TURN - 1
+    rewritten = []  # turns whose request did not begin with the last request's messages
+    for turn in range(1, len(requests)):
+        before, now = requests[turn - 1].json["messages"], requests[turn].json["messages"]
+        changed = [i for i, (a, b) in enumerate(zip(before, now)) if a != b]
+        if changed or len(now) <= len(before):
+            first = changed[0] if changed else min(len(before), len(now))
+            rewritten.append({"turn": turn + 1, "message": first, "role": (
+                before[first].get("role") if first < len(before) else None)})
+    return {"turns": len(requests), "evaluated": evaluated,
+            "cached": [r.cached for r in requests],
+            "prompt_tokens": [r.prompt_tokens for r in requests], "own": own,
+            "last_evaluated": evaluated[-1], "last_own": own[-1],
+            "ratio": evaluated[-1] / own[-1], "early_turn": CHAT_EARLY_TURN,
+            "early_evaluated": evaluated[early], "growth": evaluated[-1] / evaluated[early],
+            "flat": evaluated[-1] <= FLAT_LIMIT * evaluated[early],
+            "dropped": sum(r.dropped or 0 for r in requests),
+            "shifted": sum(bool(r.shifted) for r in requests),
+            "reloaded": sum(bool(r.loaded) for r in requests[1:]),
+            "rewritten": rewritten}
+
+
+def measure_cache(bench, programs, samples, notes):
+    """{program: cache_figures} for each program that ran the long chat."""
+    cache = {}
+    for program in list(programs):
+        try:
+            figures = chat_cache(bench, program)
+        except RunFailed as err:
+            if program.name == "ollama_chat":
+                raise
+            notes.append("%s: no prompt-cache figures: %s" % (program.heading, err))
+            continue
+        cache[program.name] = figures
+        samples.add(program.name, "reread", figures["last_evaluated"])
+        samples.add(program.name, "reread_ratio", figures["ratio"])
+        if figures["dropped"] or figures["shifted"] or figures["reloaded"]:
+            notes.append("%s: during the %d-turn chat the fake dropped %d message(s), "
+                         "shifted %d prompt(s), reloaded the model %d time(s): its window "
+                         "(CHAT_NUM_CTX) is too small for the chat" % (
+                             program.heading, CHAT_TURNS, figures["dropped"],
+                             figures["shifted"], figures["reloaded"]))
+        if figures["rewritten"]:
+            first = figures["rewritten"][0]
+            notes.append("%s: %d request(s) of the chat did not begin with the request "
+                         "before's messages (first: turn %d changed message %d, %s), "
+                         "which defeats the prompt cache" % (
+                             program.heading, len(figures["rewritten"]), first["turn"],
+                             first["message"], first["role"]))
+    return cache
+
+
 # --- Rounds, table, JSON ---------------------------------------------------------
 
 METRICS = (  # key, label, unit, digits
@@ -650,6 +894,8 @@ METRICS = (  # key, label, unit, digits
     ("cpu_nosite", "CPU, whole demo, python -S", "ms", 1),
     ("rss", "peak memory, whole demo", "MB", 1),
     ("big_rss", "peak memory, one %d MB token", "MB", 1),
+    ("reread", "prompt re-read, turn %s" % CHAT_TURNS, "tokens", 0),
+    ("reread_ratio", "prompt re-read / turn %s's size" % CHAT_TURNS, "x", 2),
 )
 PEERS = ("sample", "official", "curl", "python")
 HEADINGS = {"ollama_chat": "ollama_chat", "sample": "original sample",
@@ -757,7 +1003,10 @@ def table_rows(samples, sizes, scripts, headings):
 TABLE_NOTES = ("(x) = ollama_chat / peer; (+/-) = ollama_chat minus peer. Medians of %d "
                "round(s).", "whole demo: the two-turn demo with %d-token replies, from start "
                "to exit. python -S: started without site-packages' .pth hooks, which some "
-               "machines run at every start.")
+               "machines run at every start.", "prompt re-read: of a %d-turn chat (the same "
+               "messages for each program), the last turn's prompt tokens the server "
+               "evaluates anew, not from its prompt cache (the fake's count); turn's size: "
+               "its new message with the template's markers, the least it can be.")
 
 
 def table(rows, sizes):
@@ -767,6 +1016,7 @@ def table(rows, sizes):
              for row in rows]
     lines.append(TABLE_NOTES[0] % sizes["rounds"])
     lines.append(TABLE_NOTES[1] % sizes["short_tokens"])
+    lines.append(TABLE_NOTES[2] % CHAT_TURNS)
     return "\n".join(lines)
 
 
@@ -778,16 +1028,22 @@ def markdown(rows, sizes):
     lines.append("")
     lines.append(TABLE_NOTES[0] % sizes["rounds"])
     lines.append(TABLE_NOTES[1] % sizes["short_tokens"])
+    lines.append(TABLE_NOTES[2] % CHAT_TURNS)
     return "\n".join(lines)
 
 
-def verdicts(samples, sizes, headings, column="ollama_chat"):
+def verdicts(samples, sizes, headings, column="ollama_chat", cache=None):
     """[{target, metric, peer, ours, theirs, value, limit, unit, met, why}] for one
-    script: met is None when not measured, and why then says so."""
+    script: met is None when not measured, and why then says so. cache: the chat's
+    figures per program (measure_cache), for the prompt-cache target."""
     result = []
     for key, metric, peer, kind, limit, label in TARGETS:
         if "%d" in label:
             label %= sizes["big_mb"]
+        if kind == "own":
+            result.append(cache_verdict(key, metric, limit, label, column, cache or {},
+                                        headings))
+            continue
         ours, theirs = samples.median(column, metric), samples.median(peer, metric)
         unit = "x" if kind == "ratio" else dict((m[0], m[2]) for m in METRICS)[metric]
         check = {"key": key, "target": label, "metric": metric, "peer": peer, "ours": ours,
@@ -807,6 +1063,52 @@ def verdicts(samples, sizes, headings, column="ollama_chat"):
     return result
 
 
+def cache_verdict(key, metric, limit, label, column, cache, headings):
+    """The prompt-cache target: the last turn's re-read against the turn's own size
+    (at most limit x), and flat (at most FLAT_LIMIT x turn CHAT_EARLY_TURN's); the
+    peers' figures beside it."""
+    figures = cache.get(column)
+    check = {"key": key, "target": label, "metric": metric, "peer": None, "kind": "own",
+             "ours": None, "theirs": None, "value": None, "limit": limit, "unit": "x",
+             "met": None, "why": None, "newest_turn": None, "early_turn": CHAT_EARLY_TURN,
+             "early": None, "growth": None, "flat": None, "flat_limit": FLAT_LIMIT,
+             "peers": {}}
+    for peer in ("sample", "official"):
+        theirs = cache.get(peer)
+        check["peers"][peer] = theirs and {
+            "evaluated": theirs["last_evaluated"], "newest_turn": theirs["last_own"],
+            "ratio": theirs["ratio"], "early": theirs["early_evaluated"],
+            "growth": theirs["growth"], "flat": theirs["flat"]}
+    if figures is None:
+        check["why"] = "%s did not run the %d-turn chat" % (headings.get(column, column),
+                                                            CHAT_TURNS)
+        return check
+    check.update(ours=figures["last_evaluated"], newest_turn=figures["last_own"],
+                 value=figures["ratio"], early=figures["early_evaluated"],
+                 growth=figures["growth"], flat=figures["flat"])
+    check["met"] = figures["ratio"] <= limit and figures["flat"]
+    return check
+
+
+def cache_verdict_line(c, headings):
+    """met/MISSED, ours, then each peer's re-read on the same chat."""
+    def figures(ratio, evaluated, own, growth, flat):
+        return "%d of a %d-token turn, %.2fx; turn %d/%d %.2fx, %s" % (
+            evaluated, own, ratio, CHAT_TURNS, CHAT_EARLY_TURN, growth,
+            "flat" if flat else "GROWS")
+    text = "%s (limit %.2fx, flat %.2fx)" % (
+        figures(c["value"], c["ours"], c["newest_turn"], c["growth"], c["flat"]),
+        c["limit"], c["flat_limit"])
+    beside = []
+    for peer, theirs in c["peers"].items():
+        beside.append("%s %s" % (headings[peer], "not run (see peers above)" if theirs is None
+                                 else figures(theirs["ratio"], theirs["evaluated"],
+                                              theirs["newest_turn"], theirs["growth"],
+                                              theirs["flat"])))
+    return "  %-13s %s: %s\n  %-13s beside it: %s" % (
+        "met" if c["met"] else "MISSED", c["target"], text, "", "; ".join(beside))
+
+
 def verdict_lines(checks, headings, sources):
     """For each script measured: one line per target, met/MISSED with the numbers."""
     digits = dict((m[0], m[3]) for m in METRICS)
@@ -821,6 +1123,9 @@ def verdict_lines(checks, headings, sources):
         for c in column_checks:
             if c["met"] is None:
                 lines.append("  %-13s %s: %s" % ("not measured", c["target"], c["why"]))
+                continue
+            if c.get("kind") == "own":
+                lines.append(cache_verdict_line(c, headings))
                 continue
             d, unit = digits[c["metric"]], units[c["metric"]]
             numbers = "%s vs %s %s" % (fmt(c["ours"], d), fmt(c["theirs"], d), unit)
@@ -922,7 +1227,7 @@ def main(argv=None):
     tmp = tempfile.mkdtemp(prefix="ollama_chat_bench_")
     server = start_server()
     try:
-        samples, programs, peers = measure_all(args, sizes, server, tmp, notes)
+        samples, programs, peers, cache = measure_all(args, sizes, server, tmp, notes)
     except RunFailed as err:
         print("bench: ollama_chat.py failed: %s" % err, file=sys.stderr)
         return 1
@@ -932,7 +1237,7 @@ def main(argv=None):
     headings = dict(HEADINGS, **{p.name: p.heading for p in programs})
     scripts = [p.name for p in programs if p.script]
     sources = {p.name: os.path.abspath(p.source) for p in programs if p.script}
-    checks = {name: verdicts(samples, sizes, headings, name) for name in scripts}
+    checks = {name: verdicts(samples, sizes, headings, name, cache) for name in scripts}
     info = machine(programs)
     info["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     info["command"] = " ".join(["python3", os.path.relpath(os.path.abspath(__file__))]
@@ -967,7 +1272,10 @@ def main(argv=None):
                            "scripts": sources, "peers": peers,
                            "medians": medians(samples), "samples": samples.values,
                            "targets": checks["ollama_chat"], "candidate_targets":
-                           {name: checks[name] for name in scripts[1:]}, "notes": notes})
+                           {name: checks[name] for name in scripts[1:]},
+                           "prompt_cache": {"turns": CHAT_TURNS, "prompts": list(CHAT_PROMPTS),
+                                            "num_ctx": CHAT_NUM_CTX, "programs": cache},
+                           "notes": notes})
     print("wrote %s" % args.json)
     return 0
 
@@ -1009,11 +1317,13 @@ def measure_all(args, sizes, server, tmp, notes):
     for number in range(sizes["rounds"]):
         print("round %d/%d ..." % (number + 1, sizes["rounds"]), file=sys.stderr, flush=True)
         one_round(bench, active, curl, bare, samples, notes)
+    print("a %d-turn chat (prompt cache) ..." % CHAT_TURNS, file=sys.stderr, flush=True)
+    cache = measure_cache(bench, active, samples, notes)  # deterministic: once is enough
     for program in programs:
         if program.name in peers and program not in active:
             peers[program.name].update(ran=False, why="dropped after a failed run (see the "
                                        "note); its figures are from the rounds before")
-    return samples, programs, peers
+    return samples, programs, peers, cache
 
 
 def warm(bench, programs, notes):
