@@ -86,9 +86,10 @@ class ChatError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message, status=None):
+    def __init__(self, message, status=None, not_ollama=False):
         super().__init__(message)
         self.status = status  # the HTTP status, when the server answered with one
+        self.not_ollama = not_ollama  # what answered is not Ollama: another API may work
 
 
 class ConfigError(ChatError):
@@ -479,21 +480,27 @@ def describe(err):
 def read_ndjson(settings, response, warn):
     """Yield each JSON object of an NDJSON stream as soon as its line is complete."""
     while True:
-        try:
-            line = response.readline(MAX_LINE + 1)
-        except (http.client.HTTPException, OSError) as err:
-            raise connection_broke(settings, err, "in the middle of the reply",
-                                   "; the reply is incomplete.") from err
+        line = read_line(settings, response)
         if not line:
             return  # the end of the body
-        if len(line) > MAX_LINE:  # memory stays bounded whatever the server sends
-            raise ChatError("%s sent a line of more than %d MB without an end: not an Ollama "
-                            "stream (a real line is a few hundred bytes); the reply is "
-                            "incomplete." % (settings.host_port, MAX_LINE >> 20))
         item = parse_line(line, warn)
         del line  # not held while the item is shown: a token can be 30 MB
         if item is not None:
             yield item
+
+
+def read_line(settings, response):
+    """The next line of a streamed body, b"" at its end."""
+    try:
+        line = response.readline(MAX_LINE + 1)
+    except (http.client.HTTPException, OSError) as err:
+        raise connection_broke(settings, err, "in the middle of the reply",
+                               "; the reply is incomplete.") from err
+    if len(line) > MAX_LINE:  # memory stays bounded whatever the server sends
+        raise ChatError("%s sent a line of more than %d MB without an end: not a chat "
+                        "stream (a real line is a few hundred bytes); the reply is "
+                        "incomplete." % (settings.host_port, MAX_LINE >> 20))
+    return line
 
 
 def parse_line(line, warn):
@@ -539,8 +546,10 @@ class Reply:
         self.label = label  # shown before the first text, e.g. "Assistant (llama3): "
         self.parts = []  # the text so far
         self.final = None  # the last chunk, "done": true, with the statistics
-        self.chat_seen = False  # any line that looked like Ollama's chat stream
+        self.chat_seen = False  # any line that looked like a chat stream
         self.thought = False  # it had thinking, which eval_count counts but no prompt holds
+        self.lookalike = False  # "response" chunks, as /api/generate sends them
+        self.empty = True  # nothing at all came
 
     @property
     def text(self):
@@ -553,16 +562,7 @@ def stream_reply(settings, display, body, label=""):
     display.wait("waiting for %s" % reply.model)
     try:
         with open_api(settings, "/api/chat", body) as response:
-            if "html" in response.headers.get("Content-Type", ""):
-                raise ChatError("%s answered with a web page, not an Ollama chat stream: is "
-                                "%s pointing at Ollama itself (port 11434), not a web UI?"
-                                % (settings.chat_url, settings.url_name))
-            packed = response.headers.get("Content-Encoding", "identity").lower()
-            if packed != "identity":  # never asked for: a proxy in between did it
-                raise ChatError("%s sent the reply compressed (Content-Encoding: %s) though it "
-                                "was not asked to: turn compression off in the proxy in "
-                                "between for this path (nginx: gzip off)."
-                                % (settings.host_port, packed[:20]))
+            check_stream(settings, response, settings.chat_url, "application/x-ndjson")
             for chunk in read_ndjson(settings, response, few_warnings(display.warn)):
                 show_chunk(settings, display, reply, chunk)
                 if chunk.get("done") is True:
@@ -572,20 +572,51 @@ def stream_reply(settings, display, body, label=""):
         display.stop_waiting()
         display.done_thinking()
     display.end_line()
+    check_reply(settings, display, reply, settings.chat_url)
+    return reply
+
+
+def check_stream(settings, response, url, expected):
+    """Refuse at once what cannot be the chat stream: never a pile of warnings."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if "html" in kind:
+        raise ChatError("%s answered with a web page, not a chat stream: is %s pointing "
+                        "at Ollama itself (port 11434), not a web UI?"
+                        % (url, settings.url_name), not_ollama=True)
+    if kind == "text/event-stream" and expected != kind:  # llama.cpp's /api/chat did that
+        raise ChatError("%s answered /api/chat with an OpenAI-style event stream: it is not "
+                        "Ollama." % settings.host_port, not_ollama=True)
+    packed = response.headers.get("Content-Encoding", "identity").lower()
+    if packed != "identity":  # never asked for: a proxy in between did it
+        raise ChatError("%s sent the reply compressed (Content-Encoding: %s) though it "
+                        "was not asked to: turn compression off in the proxy in "
+                        "between for this path (nginx: gzip off)."
+                        % (settings.host_port, packed[:20]))
+
+
+def check_reply(settings, display, reply, url):
+    """After the stream: a reply is kept only if it is whole and says something."""
     if reply.final is None and not reply.chat_seen:
-        raise ChatError("%s answered, but not with an Ollama chat stream: is %s "
-                        "pointing at Ollama (port 11434)?"
-                        % (settings.chat_url, settings.url_name))
+        raise ChatError("%s answered, but not with a chat stream%s: is %s pointing at "
+                        "Ollama (port 11434)?" % (url, (
+                            " (an empty body: a lookalike of Ollama does that for an unknown "
+                            "model)" if reply.empty else ""), settings.url_name),
+                        not_ollama=True)
     if reply.final is None:
         raise ChatError("the stream from %s ended before the reply was finished (the "
                         "connection was closed or cut); the reply is incomplete."
                         % settings.host_port)
+    if reply.final.get("done_reason") == "error":  # LocalAI: a failed generation, no text
+        raise ChatError("the server ended the reply with an error and did not say which "
+                        "(done_reason \"error\"); nothing of it is kept. Its log may tell.")
+    if not reply.parts and not reply.thought:
+        raise ChatError("the server finished the reply without any text; nothing is kept. "
+                        "Is %s a model that can chat?" % reply.model)
     if settings.verbose:
         show_stats(display, reply.final)
     if reply.final.get("done_reason") == "length":
         display.warn("the reply was cut by the length limit: raise num_predict or num_ctx "
                      "(-o num_ctx=16384, or OPTIONS at the top of ollama_chat.py).")
-    return reply
 
 
 def show_chunk(settings, display, reply, chunk):
@@ -593,13 +624,24 @@ def show_chunk(settings, display, reply, chunk):
     if "error" in chunk:
         raise ChatError("the server stopped the reply with an error: %s"
                         % str(chunk["error"])[:300])
+    reply.empty = False
     message = chunk.get("message")
+    if isinstance(chunk.get("response"), str) and not isinstance(message, dict):
+        if not reply.lookalike:  # an "Ollama API" proxy that answers as /api/generate
+            reply.lookalike = True
+            display.warn("this server answers /api/chat as /api/generate does (\"response\" "
+                         "chunks): an Ollama lookalike, not Ollama. Showing them as the reply.")
+        message = {"content": chunk["response"]}
     if not isinstance(message, dict):
         if "done" not in chunk:
             display.warn("skipped a line that is not a chat message: %.60s" % json.dumps(chunk))
         return
     reply.chat_seen = True
-    thinking, content = message.get("thinking"), message.get("content")
+    show_message(settings, display, reply, message.get("thinking"), message.get("content"))
+
+
+def show_message(settings, display, reply, thinking, content):
+    """Thinking dim on stderr (or only said, when hidden), the answer on stdout."""
     if thinking and isinstance(thinking, str):
         reply.thought = True
         if settings.show_thinking:

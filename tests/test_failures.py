@@ -132,7 +132,7 @@ class ServerErrorTest(ScriptTest):
         self.server.script("/api/chat", Reply(body=page, content_type="text/html"))
         code, out, err = self.run_script()
         self.assertCleanFailure(code, err)
-        self.assertIn("answered with a web page, not an Ollama chat stream", err)
+        self.assertIn("answered with a web page, not a chat stream", err)
         self.assertNotIn("Open WebUI", err)
 
     def test_not_a_chat_stream(self):
@@ -141,7 +141,7 @@ class ServerErrorTest(ScriptTest):
         code, _, err = self.run_script()
         self.assertEqual(code, 1)
         self.assertEqual(err.splitlines()[-1], "ollama_chat: error: %s/api/chat answered, but "
-                         "not with an Ollama chat stream: is API_URL pointing at Ollama "
+                         "not with a chat stream: is API_URL pointing at Ollama "
                          "(port 11434)?" % self.server.url)
 
 

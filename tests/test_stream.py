@@ -68,6 +68,12 @@ class RandomStreamTest(ScriptTest):
             self.assertNotIn("Assistant (llama3): ", out.split("User:")[1])
         self.assertNotIn("Traceback", err)
         self.assertEqual(err.count("warning: skipped a line"), min(garbage, 5))
+        if outcome == "ok" and not shown:  # a finished reply without text is no reply
+            self.assertEqual(code, 1, err)
+            self.assertTrue(err.endswith("the server finished the reply without any text; "
+                                         "nothing is kept. Is llama3 a model that can chat?\n"))
+            self.assertEqual(len(self.server.chat_requests), 1)
+            return
         if outcome == "ok":
             self.assertEqual(code, 0, err)
             self.assertEqual(self.sent(1)[1], {"role": "assistant", "content": shown})
