@@ -42,6 +42,7 @@ USE_PROXY = False  # True: http_proxy などの環境変数のプロキシを使
 THINK = None  # 思考モデル: None=サーバー既定, True, False, "low", "medium", "high"
 SHOW_THINKING = True  # 思考過程を stderr に薄く表示する / show thinking on stderr
 OPTIONS = {}  # モデルの設定 / model options, e.g. {"num_ctx": 8192, "temperature": 0.7}
+API_STYLE = "auto"  # "auto", "ollama", "openai" (LM Studio, llama.cpp, vLLM, Jan... の /v1)
 # ---------------------------------------------------------------------------
 
 import argparse
@@ -67,6 +68,7 @@ DEMO_PROMPTS = (
     "今何時ですか？ また、私の名前は何でしたか？",
 )
 THINK_LEVELS = ("low", "medium", "high")
+API_STYLES = ("auto", "ollama", "openai")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
 MAX_ANSWER = 16 << 20  # bytes of /api/tags, /api/show, /api/ps... (a real one: kilobytes)
 MAX_SAVED = 64 << 20  # bytes of a file --resume and /load read
@@ -108,11 +110,12 @@ class Settings:
     """
 
     def __init__(self, url, key, model, user_name, system, timeout, connect_timeout,
-                 use_proxy, think, show_thinking, options, environ, verbose=False,
+                 use_proxy, think, show_thinking, options, environ, api="auto", verbose=False,
                  url_name="API_URL", timeout_name="TIMEOUT"):
         self.url_name = url_name  # "API_URL" or "--url": what messages tell the user to fix
         self.timeout_name = timeout_name  # "TIMEOUT" or "--timeout"
         self.base_url = server_base_url(url, url_name)
+        self.api = check_api(api, url)  # the API to speak: "auto" tries Ollama's first
         self.key, self.key_source = resolve_key(key, environ)
         self.model = check_text("MODEL_NAME", model, spaces=False)
         self.user_name = check_text("USER_NAME", user_name, empty=True)  # the demo checks it
@@ -138,7 +141,7 @@ class Settings:
         values = dict(url=API_URL, key=API_KEY, model=MODEL_NAME, user_name=USER_NAME,
                       system=SYSTEM_PROMPT, timeout=TIMEOUT, connect_timeout=CONNECT_TIMEOUT,
                       use_proxy=USE_PROXY, think=THINK, show_thinking=SHOW_THINKING,
-                      options=OPTIONS,
+                      options=OPTIONS, api=API_STYLE,
                       environ=os.environ if environ is None else environ)
         values.update(overrides)
         return cls(**values)
@@ -175,6 +178,8 @@ def server_base_url(text, name="API_URL"):
     'http://192.168.1.20:8080'
     >>> server_base_url("[::1]")
     'http://[::1]:11434'
+    >>> server_base_url("http://localhost:1234/v1"), server_base_url("localhost:8080/v1/")
+    ('http://localhost:1234', 'http://localhost:8080')
     >>> server_base_url("http:/localhost:11434")
     Traceback (most recent call last):
     ollama_chat.ConfigError: API_URL must begin with http:// or https:// (two slashes): 'http:/localhost:11434'
@@ -208,11 +213,13 @@ def server_base_url(text, name="API_URL"):
     if parts.query or parts.fragment:
         raise ConfigError("%s must not have a ?query or #fragment: %r" % (name, shown))
     path = parts.path.rstrip("/")
-    if path.endswith("/api/chat"):
-        path = path[:-len("/api/chat")]
-    elif "/api/" in path + "/":
-        raise ConfigError("%s must end in /api/chat or be the server's address "
-                          "(http://host:11434), not %r" % (name, shown))
+    for suffix in ("/api/chat", "/v1/chat/completions", "/v1"):
+        if path.endswith(suffix):
+            return "%s://%s%s" % (scheme, parts.netloc, path[:-len(suffix)])
+    if "/api/" in path + "/" or "/v1/" in path + "/":
+        raise ConfigError("%s must end in /api/chat (Ollama), /v1 (an OpenAI-compatible "
+                          "server) or be the server's address (http://host:11434), not %r"
+                          % (name, shown))
     netloc = parts.netloc
     if bare and port is None:
         netloc += ":11434"  # Ollama's port, as OLLAMA_HOST assumes
@@ -314,6 +321,16 @@ def check_options(value):
     except (TypeError, ValueError):
         raise ConfigError("OPTIONS holds a value JSON cannot carry: %r" % (value,)) from None
     return dict(value)
+
+
+def check_api(value, url):
+    """API_STYLE; an URL ending in /v1 or /v1/chat/completions means "openai"."""
+    if value not in API_STYLES:
+        raise ConfigError('API_STYLE must be "auto", "ollama" or "openai", not %r' % (value,))
+    path = urllib.parse.urlsplit(url.strip() if "://" in url else "http://" + url.strip()).path
+    if value == "auto" and re.search(r"/v1(/chat/completions)?/?$", path):
+        return "openai"
+    return value
 
 
 def check_think(value):
@@ -549,6 +566,7 @@ class Reply:
         self.chat_seen = False  # any line that looked like a chat stream
         self.thought = False  # it had thinking, which eval_count counts but no prompt holds
         self.lookalike = False  # "response" chunks, as /api/generate sends them
+        self.usage = None  # an OpenAI stream's token counts, in Ollama's names
         self.empty = True  # nothing at all came
 
     @property
@@ -621,9 +639,10 @@ def check_reply(settings, display, reply, url):
 
 def show_chunk(settings, display, reply, chunk):
     """Show one chunk of the stream: thinking dim on stderr, the answer on stdout."""
-    if "error" in chunk:
+    if "error" in chunk:  # as the first line: maybe not Ollama at all (LM Studio does it)
         raise ChatError("the server stopped the reply with an error: %s"
-                        % str(chunk["error"])[:300])
+                        % (server_words(chunk) or str(chunk["error"]))[:300],
+                        not_ollama=reply.empty)
     reply.empty = False
     message = chunk.get("message")
     if isinstance(chunk.get("response"), str) and not isinstance(message, dict):
@@ -702,6 +721,8 @@ class Conversation:
         self.whole_prompt = False  # one prompt: refuse it if too long, rather than cut it
         self.gauge = ContextGauge(settings, display)
         self.grown_from = None  # (model, system, messages) after the last turn
+        self.api = settings.api  # "auto" becomes "ollama" or "openai" at the first reply
+        self.unused_said = False  # said which settings the OpenAI-compatible API lacks
 
     @classmethod
     def from_file(cls, path, settings, display, model=None, system=None, save_path=None):
@@ -729,12 +750,29 @@ class Conversation:
         history = self.messages[:-2] if again else self.messages
         grew = self.grown_from == (self.model, self.system, len(history))
         turn = history + [{"role": "user", "content": with_time(text)}]
-        reply = stream_reply(self.settings, self.display, self.request_body(turn), self.label)
+        reply = self.reply_to(turn)
         self.messages = turn + [{"role": "assistant", "content": reply.text}]
         self.grown_from = (self.model, self.system, len(self.messages))
-        self.gauge.measure(self.model, turn, reply, grew)
+        if self.api == "ollama":  # other servers tell no window
+            self.gauge.measure(self.model, turn, reply, grew)
         if self.save_path:
             self.save(self.save_path)
+        return reply
+
+    def reply_to(self, turn):
+        """Stream the reply in the API the server speaks: Ollama's, else OpenAI's."""
+        if self.api == "openai":
+            return stream_openai_reply(self.settings, self.display,
+                                       openai_body(self, turn), self.label)
+        try:
+            reply = stream_reply(self.settings, self.display, self.request_body(turn),
+                                 self.label)
+        except ChatError as err:
+            if not err.not_ollama:
+                raise
+            self.api = other_api(self.settings, self.display, err, self.api)
+            return self.reply_to(turn)
+        self.api = "ollama"
         return reply
 
     def clear(self):
@@ -939,6 +977,189 @@ def dropped_count(messages, prompt, tokens_before):
     return gone
 
 
+# --- Other servers: what answers, and the OpenAI-compatible API -----------
+# LM Studio, llama.cpp's llama-server, vLLM, LiteLLM, LocalAI and Jan do not
+# speak Ollama's API, but all of them (and Ollama too) stream OpenAI's chat
+# completions as server-sent events, one "data:" line per chunk:
+#
+#   data: {"choices":[{"index":0,"delta":{"role":"assistant","content":"こんにちは"},
+#          "finish_reason":null}],"model":"qwen3-8b","object":"chat.completion.chunk"}
+#   data: {"choices":[{"index":0,"delta":{"reasoning_content":"The user"}}],...}
+#   data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],...}
+#   data: {"choices":[],"usage":{"prompt_tokens":26,"completion_tokens":12}}
+#   data: [DONE]
+
+OPENAI_OPTIONS = {"temperature": "temperature", "top_p": "top_p", "seed": "seed",
+                  "stop": "stop", "num_predict": "max_tokens",
+                  "presence_penalty": "presence_penalty",
+                  "frequency_penalty": "frequency_penalty"}
+
+
+def other_api(settings, display, err, api):
+    """/api/chat failed as only a server that is not Ollama fails: say what it is, and
+    return "openai" if it speaks that API and API_STYLE allows; else raise err."""
+    version, _ = probe(settings, "/api/version")
+    if isinstance(version, dict) and isinstance(version.get("version"), str):
+        raise err  # Ollama (or a faithful lookalike): its own words stand
+    models, headers = probe(settings, "/v1/models")
+    name = server_name(str(err), headers, models)
+    if api == "auto" and model_list(models) is not None:
+        display.message("note: ", "%s at %s does not speak Ollama's API; using its "
+                        "OpenAI-compatible one (/v1/chat/completions). API_STYLE = \"openai\" "
+                        "skips this check." % (name, settings.host_port), "cyan")
+        return "openai"
+    if name == "Open WebUI":
+        raise ChatError("%s\n  This looks like Open WebUI: use its Ollama passthrough, %s = "
+                        "%s/ollama/api/chat, with an Open WebUI API key (Settings > Account) "
+                        "in API_KEY." % (err, settings.url_name, settings.base_url),
+                        err.status)
+    if name and model_list(models) is not None:  # API_STYLE = "ollama" said not to switch
+        raise ChatError("%s\n  %s at %s is not Ollama; it speaks the OpenAI-compatible API: "
+                        "set API_STYLE = \"openai\" (or --api openai)."
+                        % (err, name, settings.host_port), err.status)
+    if name:
+        raise ChatError("%s\n  It looks like %s, not Ollama." % (err, name), err.status)
+    raise err
+
+
+def probe(settings, path):
+    """GET path as a quick question: (its JSON or None, its headers or {})."""
+    try:
+        with open_api(settings, path) as response:
+            body = read_body(settings, response, MAX_ANSWER)
+            headers = response.headers
+    except ChatError:
+        return None, {}
+    try:
+        return json.loads(body.decode("utf-8")), headers
+    except (ValueError, RecursionError):
+        return None, headers
+
+
+def model_list(data):
+    """The model ids of a /v1/models answer, or None if it is not one."""
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        return None
+    return [m["id"] for m in data["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
+
+def server_name(text, headers, models):
+    """What a server that is not Ollama looks like, from its headers, words and models."""
+    entries = models.get("data") if isinstance(models, dict) else None
+    owners = {m.get("owned_by") for m in entries or () if isinstance(m, dict)}
+    server = (headers.get("Server", "") + " " + headers.get("X-Powered-By", "")).lower()
+    if "llamacpp" in owners or "llama.cpp" in server or "File Not Found" in text:
+        return "llama.cpp (llama-server)"
+    if ("organization_owner" in owners or "express" in server
+            or "Unexpected endpoint or method" in text):
+        return "LM Studio"
+    if "vllm" in owners:
+        return "vLLM"
+    if "litellm" in server or "litellm" in owners:
+        return "LiteLLM"
+    if "localai" in server or "localai" in owners:
+        return "LocalAI"
+    if "user" in owners:
+        return "Jan"
+    if "Method Not Allowed" in text and entries is None:
+        return "Open WebUI"
+    if entries is not None:
+        return "an OpenAI-compatible server"
+    return None
+
+
+def openai_body(conversation, messages):
+    """The chat request as OpenAI's API takes it; what does not apply is said once."""
+    settings = conversation.settings
+    if conversation.system:
+        messages = [{"role": "system", "content": conversation.system}] + messages
+    body = {"model": conversation.model, "messages": messages, "stream": True,
+            "stream_options": {"include_usage": True}}
+    body.update((OPENAI_OPTIONS[name], value) for name, value in settings.options.items()
+                if name in OPENAI_OPTIONS)
+    unused = sorted(set(settings.options) - set(OPENAI_OPTIONS))
+    unused += ["THINK"] if settings.think is not None else []
+    if unused and not conversation.unused_said:
+        conversation.unused_said = True
+        conversation.display.warn("%s: no such setting in the OpenAI-compatible API; not "
+                                  "sent." % ", ".join(unused))
+    return body
+
+
+def stream_openai_reply(settings, display, body, label=""):
+    """stream_reply for the OpenAI-compatible API; the same checks, the same Reply."""
+    reply = Reply(body["model"], label)
+    url = settings.base_url + "/v1/chat/completions"
+    display.wait("waiting for %s" % reply.model)
+    try:
+        with open_api(settings, "/v1/chat/completions", body) as response:
+            check_stream(settings, response, url, "text/event-stream")
+            for event in read_events(settings, response, few_warnings(display.warn)):
+                if event == "[DONE]":
+                    break
+                show_event(settings, display, reply, event)
+    finally:
+        display.stop_waiting()
+        display.done_thinking()
+    display.end_line()
+    if reply.final is not None and reply.usage:
+        reply.final.update(reply.usage)
+    check_reply(settings, display, reply, url)
+    return reply
+
+
+def read_events(settings, response, warn):
+    """Yield the data of each server-sent event: a JSON object, or "[DONE]"."""
+    while True:
+        line = read_line(settings, response)
+        if not line:
+            return
+        if not line.startswith(b"data:"):
+            continue  # the blank line after each event, ": comments", "event:" lines
+        if len(line) < 20 and line[5:].strip() == b"[DONE]":
+            yield "[DONE]"
+            continue
+        item = parse_line(line[5:], warn)
+        del line
+        if item is not None:
+            yield item
+
+
+def show_event(settings, display, reply, event):
+    """Show one chunk of an OpenAI-compatible stream."""
+    reply.empty = False
+    if "error" in event:
+        raise ChatError("the server stopped the reply with an error: %s"
+                        % (server_words(event) or str(event["error"]))[:300])
+    usage = event.get("usage")
+    if isinstance(usage, dict):  # -v's counts, as Ollama names them
+        reply.usage = {"prompt_eval_count": usage.get("prompt_tokens"),
+                       "eval_count": usage.get("completion_tokens")}
+    choices = event.get("choices")
+    if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)):
+        if usage is None:
+            display.warn("skipped an event that is not a chat chunk: %.60s" % json.dumps(event))
+        return
+    reply.chat_seen = True
+    delta = choices[0].get("delta")
+    delta = delta if isinstance(delta, dict) else {}
+    show_message(settings, display, reply,
+                 delta.get("reasoning_content") or delta.get("reasoning"), delta.get("content"))
+    finish = choices[0].get("finish_reason")
+    if isinstance(finish, str) and finish:
+        reply.final = {"done_reason": finish}
+
+
+def openai_models(settings):
+    """The model ids /v1/models lists."""
+    names = model_list(get_json(settings, "/v1/models"))
+    if names is None:
+        raise ChatError("%s/v1/models did not answer with a list of models: is %s pointing "
+                        "at an OpenAI-compatible server?" % (settings.base_url,
+                                                             settings.url_name))
+    return names
+
+
 # --- What went wrong, in the user's words -----------------------------------
 
 def connection_error(settings, reason):
@@ -1130,11 +1351,13 @@ def http_error(settings, path, err, model=None):
     lines = ["%s%s" % (origin, ": " + server_text if server_text else "")]
     if status in (401, 403):
         lines.append(key_hint(settings, status))
-    elif status == 404 and model and "not found" in server_text and is_json:
-        return model_missing_error(settings, model, server_text)
+    elif (status in (400, 404) and model and is_json
+          and re.search(r"(?i)model.*(not found|does not exist)", server_text)):
+        return model_missing_error(settings, model, server_text, path)
     elif status == 404:
-        lines.append("no Ollama API at %s%s: check %s."
-                     % (settings.base_url, path, settings.url_name))
+        lines.append("no %s API at %s%s: check %s."
+                     % ("Ollama" if path.startswith("/api/") else "OpenAI-compatible",
+                        settings.base_url, path, settings.url_name))
     elif status == 400 and "HTTPS port" in server_text and settings.base_url.startswith("http:"):
         lines.append("use https:// in %s." % settings.url_name)
     elif status == 400 and re.search(r"exceeds the (available )?context", server_text):
@@ -1149,7 +1372,8 @@ def http_error(settings, path, err, model=None):
                      % (proxy_in_use(settings), settings.host_port))
     elif status in STATUS_HINTS:
         lines.append(STATUS_HINTS[status])
-    return ChatError("\n  ".join(lines), status)
+    return ChatError("\n  ".join(lines), status,
+                     not_ollama=path == "/api/chat" and status in (404, 405, 501))
 
 
 def http_reason(status):
@@ -1169,8 +1393,9 @@ def error_text(settings, err):
         data = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
         data = None
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return data["error"][:300], True
+    words = server_words(data)
+    if words:
+        return words[:300], True
     text = body.decode("utf-8", "replace").strip()
     content_type = err.headers.get("Content-Type", "")
     if "html" in content_type or text.startswith("<"):
@@ -1178,6 +1403,25 @@ def error_text(settings, err):
     if not text or "\n" in text:
         return "", False
     return text[:200], False
+
+
+def server_words(data):
+    """The error in an answer: Ollama's {"error": "..."}, OpenAI's {"error": {"message":
+    "..."}}, FastAPI's {"detail": "..."}; None if there is none.
+
+    >>> server_words({"error": {"message": "The model `x` does not exist.", "code": 404}})
+    'The model `x` does not exist.'
+    >>> server_words({"detail": [{"msg": "field required"}]}), server_words([1])
+    ('field required', None)
+    """
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error", data.get("detail"))
+    if isinstance(error, list) and error and isinstance(error[0], dict):
+        error = error[0].get("msg")
+    if isinstance(error, dict):
+        error = error.get("message")
+    return error if isinstance(error, str) and error else None
 
 
 def page_title(page, status):
@@ -1207,12 +1451,13 @@ def key_hint(settings, status):
     return "the server %s the API key in %s: check it." % (verb, where)
 
 
-def model_missing_error(settings, model, server_text):
+def model_missing_error(settings, model, server_text, path="/api/chat"):
     lines = ["model %r is not installed on %s (server: %s)."
-             % (model, settings.host_port, server_text),
-             "Install it with: ollama pull %s (or run with --pull)" % model]
+             % (model, settings.host_port, server_text)]
+    if path.startswith("/api/"):
+        lines.append("Install it with: ollama pull %s (or run with --pull)" % model)
     try:
-        names = installed_models(settings)
+        names = (installed_models if path.startswith("/api/") else openai_models)(settings)
     except ChatError:
         names = None
     if names:
@@ -1634,9 +1879,11 @@ def show_stats(display, final):
             ("eval count", generated, "%d token(s)"),
             ("eval duration", seconds("eval_duration"), "%.3fs"),
             ("eval rate", rate(generated, seconds("eval_duration")), "%s")]
-    for name, value, form in rows:
-        if value is not None:
-            display.message("", "%-21s %s" % (name + ":", form % value), "dim")
+    shown = [(name, value, form) for name, value, form in rows if value is not None]
+    for name, value, form in shown:
+        display.message("", "%-21s %s" % (name + ":", form % value), "dim")
+    if not shown:
+        display.message("", "(the server sent no statistics with this reply)", "dim")
 
 
 def number(data, name):
@@ -1662,9 +1909,10 @@ def human_size(size):
 
 
 def list_models(settings, display):
-    data = get_json(settings, "/api/tags")
-    models = [m for m in (data.get("models") or []) if isinstance(m, dict)] \
-        if isinstance(data, dict) else []
+    data = None if settings.api == "openai" else get_json(settings, "/api/tags")
+    if not (isinstance(data, dict) and isinstance(data.get("models"), list)):
+        return list_openai_models(settings, display, data)
+    models = [m for m in data["models"] if isinstance(m, dict)]
     if not models:
         display.message("", "No models are installed on %s. Install one with: ollama pull "
                             "%s" % (settings.host_port, settings.model))
@@ -1673,13 +1921,35 @@ def list_models(settings, display):
     for model in models:
         details = model.get("details") if isinstance(model.get("details"), dict) else {}
         size = number(model, "size")
-        rows.append(tuple(display.out_safe(str(cell))[:60] for cell in (
-            model.get("name", "?"), human_size(size) if size is not None else "",
-            details.get("parameter_size", ""), details.get("quantization_level", ""))))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        rows.append((model.get("name", "?"), human_size(size) if size is not None else "",
+                     details.get("parameter_size", ""), details.get("quantization_level", "")))
+    show_table(display, rows)
+    return 0
+
+
+def list_openai_models(settings, display, tags):
+    """--list where /api/tags is not Ollama's: the models /v1/models serves."""
+    models, headers = probe(settings, "/v1/models")
+    if model_list(models) is None:
+        raise ChatError("%s/api/tags did not list models%s: is %s pointing at Ollama?" % (
+            settings.base_url, " (it said: %s)" % server_words(tags) if server_words(tags)
+            else "", settings.url_name))
+    if settings.api != "openai":
+        display.message("note: ", "%s at %s is not Ollama; these are the models of its "
+                        "OpenAI-compatible API." % (server_name("", headers, models),
+                                                    settings.host_port), "cyan")
+    rows = [("NAME", "OWNED BY")] + [(m.get("id", "?"), m.get("owned_by", ""))
+                                     for m in models["data"] if isinstance(m, dict)]
+    show_table(display, rows)
+    return 0
+
+
+def show_table(display, rows):
+    """Rows of text from the server, in columns, made harmless for a terminal."""
+    rows = [[display.out_safe(str(cell))[:60] for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         display.line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0
 
 
 def has_model(model, names):
@@ -1757,7 +2027,8 @@ PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTP
 def run_check(settings, display):
     """Check, one line each, what a chat needs; exit 0 only if all of it is fine."""
     report = display.check
-    report("info", "url", "%s (from %s)" % (settings.chat_url, settings.url_name))
+    report("info", "url", "%s (from %s)" % (settings.base_url + (
+        "/v1" if settings.api == "openai" else "/api/chat"), settings.url_name))
     proxies = [name for name in PROXY_VARIABLES if settings.environ.get(name)]
     if not proxies:
         report("ok", "proxy", "no proxy variables in the environment")
@@ -1773,13 +2044,16 @@ def run_check(settings, display):
         report("info", "wsl", "WSL2 detected: Ollama running on Windows must listen on "
                               "0.0.0.0 (or use mirrored networking) to be reached from here")
     try:
-        version = get_json(settings, "/api/version")
-        names = installed_models(settings)
+        version = None if settings.api == "openai" else get_json(settings, "/api/version")
         if not (isinstance(version, dict) and isinstance(version.get("version"), str)):
+            models, headers = probe(settings, "/v1/models")
+            if settings.api != "ollama" and model_list(models) is not None:
+                return check_openai(settings, report, server_name("", headers, models))
             raise ChatError("a server answers at %s, but not as Ollama does (/api/version "
                             "has no version): is %s pointing at Ollama?"
                             % (settings.host_port, settings.url_name))
-        check_key_at_chat(settings)
+        names = installed_models(settings)
+        check_key_at(settings, "/api/chat", {"model": "", "messages": []})
     except ChatError as err:
         return check_failed(settings, report, err)
     report("ok", "server", "Ollama %s answers at %s" % (version["version"][:40],
@@ -1795,14 +2069,38 @@ def run_check(settings, display):
     return 1
 
 
-def check_key_at_chat(settings):
-    """A proxy may guard /api/chat alone: ask there, with no model, so nothing loads."""
+def check_key_at(settings, path, body):
+    """A proxy may guard the chat alone: ask there, with no model, so nothing loads."""
     try:
-        get_json(settings, "/api/chat", {"model": "", "messages": []})
+        get_json(settings, path, body)
     except ChatError as err:
         if err.status in (401, 403):
             raise
-    # Ollama answers 400 "model is required": the request got through to it
+    # a 400 "model is required" (or the like): the request got through to the server
+
+
+def check_openai(settings, report, name):
+    """--check for an OpenAI-compatible server (LM Studio, llama.cpp, vLLM...)."""
+    try:
+        check_key_at(settings, "/v1/chat/completions",
+                     {"model": "", "messages": [], "max_tokens": 1})
+        names = openai_models(settings)
+    except ChatError as err:
+        return check_failed(settings, report, err)
+    report("ok", "server", "%s answers at %s with the OpenAI-compatible API%s" % (
+        name, settings.host_port, " (API_STYLE = \"auto\" switches to it)"
+        if settings.api == "auto" else ""))
+    report("ok", "key", "accepted by /v1/chat/completions (%s)" % settings.key_source
+           if settings.key else "none set, none asked for by /v1/chat/completions")
+    if settings.think is not None:
+        report("info", "think", "THINK does not apply to this API: it is not sent")
+    if settings.model in names:
+        report("ok", "model", "%s is served" % settings.model)
+        return 0
+    closest = closest_first(settings.model, names)[:3]
+    report("FAIL", "model", "%s is not served there (--pull works with Ollama only)%s" % (
+        settings.model, "; closest: " + ", ".join(closest) if closest else ""))
+    return 1
 
 
 def check_failed(settings, report, err):
@@ -1993,6 +2291,10 @@ def build_parser():
                         help="a model option for this run, over OPTIONS (%r); repeat it for "
                              "more, e.g. -o num_ctx=16384 -o temperature=0.2 (stop may "
                              "repeat)" % (OPTIONS,))
+    parser.add_argument("--api", choices=API_STYLES,
+                        help="the server's API: auto tries Ollama's, then the OpenAI-"
+                             "compatible one of LM Studio, llama.cpp, vLLM, Jan... "
+                             "(default: API_STYLE = %r)" % API_STYLE)
     parser.add_argument("--think", choices=("on", "off") + THINK_LEVELS,
                         help="thinking for reasoning models (default: THINK = %r, "
                              "None is the server's default)" % (THINK,))
@@ -2041,7 +2343,7 @@ def settings_from(args):
         if stops:
             options["stop"] = stops
     flags = {"url": args.url, "model": args.model, "system": args.system,
-             "timeout": args.timeout, "options": options,
+             "timeout": args.timeout, "options": options, "api": args.api,
              "think": {"on": True, "off": False}.get(args.think, args.think),
              "show_thinking": False if args.hide_thinking else None}
     return Settings.from_constants(
@@ -2063,6 +2365,9 @@ def run(args, settings, display):
                                               args.system, save_path)
     else:
         conversation = Conversation(settings, display, save_path=save_path)
+    if args.pull and settings.api == "openai":
+        raise ConfigError("--pull works with Ollama only; this server's models are its own "
+                          "(see --list).")
     if args.pull:
         ensure_model(settings, display, conversation.model)
     if args.interactive:
