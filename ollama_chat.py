@@ -75,6 +75,7 @@ MAX_SAVED = 64 << 20  # bytes of a file --resume and /load read
 MAX_LINE = 64 << 20  # bytes of one stream line; a real one is a few hundred, a huge token fits
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
+LONE = re.compile("[\ud800-\udfff]")  # half a surrogate pair: no character at all
 BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"<>]+")  # a key a server echoes back
 TIME_LABEL = "現在の日時 local time:"  # before the time on each message the model gets
 FULL = 0.8  # warn when a reply leaves the context window this full
@@ -258,7 +259,7 @@ def resolve_key(key, environ):
     key = key.strip()
     if not key:
         return "", None
-    if key.lower().startswith("bearer "):
+    if re.match(r"(?i)bearer\s", key):
         raise ConfigError("%s starts with the word Bearer: leave it out, it is added for you "
                           "(Authorization: Bearer <key>)" % source)
     if not key.isascii():
@@ -278,6 +279,8 @@ def check_text(name, value, empty=False, spaces=True):
         raise ConfigError("%s is empty" % name)
     if not spaces and any(c.isspace() for c in value):
         raise ConfigError("%s must not contain spaces: %r" % (name, value))
+    if not spaces and not value.isprintable():
+        raise ConfigError("%s must not contain control characters: %r" % (name, value))
     return value.strip()
 
 
@@ -533,10 +536,15 @@ def parse_line(line, warn):
     if not isinstance(item, dict):
         warn("skipped a line that is not a JSON object: %r" % line.strip()[:60])
         return None
-    if b"\\ud" in line or b"\\uD" in line:  # "\ud800" alone is no text: make it U+FFFD
-        item = json.loads(json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass")
-                          .decode("utf-8", "replace"))
+    if b"\\ud" in line or b"\\uD" in line:
+        item = without_surrogates(item)
     return item
+
+
+def without_surrogates(data):
+    """JSON data whose text can be written as UTF-8: a lone "\\ud800" becomes U+FFFD."""
+    text = json.dumps(data, ensure_ascii=False)
+    return json.loads(re.sub("[\ud800-\udfff]", "\ufffd", text)) if LONE.search(text) else data
 
 
 def few_warnings(warn, limit=MAX_LINE_WARNINGS):
@@ -796,13 +804,13 @@ class Conversation:
 def run_demo(conversation):
     """The original sample's two turns: give a name, then ask the time and the name."""
     settings, display = conversation.settings, conversation.display
+    if not settings.user_name:
+        raise ConfigError("USER_NAME is empty: the demo tells the model your name; set it at "
+                          "the top of ollama_chat.py (or give a prompt: ./ollama_chat.py \"hi\")")
     display.line("--- Starting Session with %s ---" % conversation.model, "bold")
     display.line("Current Time: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
     display.line()
     conversation.label = "Assistant (%s): " % conversation.model
-    if not settings.user_name:
-        raise ConfigError("USER_NAME is empty: the demo tells the model your name; set it at "
-                          "the top of ollama_chat.py (or give a prompt: ./ollama_chat.py \"hi\")")
     for prompt in DEMO_PROMPTS:
         prompt = prompt.format(name=settings.user_name)
         display.line(display.paint("User: ", "bold", "cyan") + prompt)
@@ -906,7 +914,8 @@ def ask_window(settings, model):
     /api/show (an upper bound); None when the server tells neither."""
     try:
         loaded = get_json(settings, "/api/ps")
-        for entry in loaded.get("models") or () if isinstance(loaded, dict) else ():
+        entries = loaded.get("models") if isinstance(loaded, dict) else None
+        for entry in entries if isinstance(entries, list) else ():
             if (isinstance(entry, dict) and same_model(entry.get("name"), model)
                     and count(entry, "context_length")):
                 return entry["context_length"], True
@@ -1246,11 +1255,13 @@ def connection_hints(settings):
         gateway = windows_host_address()
         hints.append(
             "WSL2: Ollama on Windows listens on 127.0.0.1 only by default. Set "
-            "OLLAMA_HOST=0.0.0.0 on Windows and use http://%s:%d in %s, or turn on "
+            "OLLAMA_HOST=0.0.0.0 on Windows and use %s://%s:%d in %s, or turn on "
             "mirrored networking (networkingMode=mirrored in .wslconfig)."
-            % (gateway or "<Windows host IP from `ip route show default`>",
-               parts.port or 11434, settings.url_name))
-    env_host = settings.environ.get("OLLAMA_HOST", "").strip()
+            % (parts.scheme, gateway or "<Windows host IP from `ip route show default`>",
+               parts.port or (443 if parts.scheme == "https" else 80), settings.url_name))
+    env_host = settings.environ.get("OLLAMA_HOST", "").strip().strip("\"'")  # as Ollama does
+    if env_host.count(":") > 1 and "[" not in env_host and "://" not in env_host:
+        env_host = "[%s]" % env_host  # "::" or "::1", as Ollama takes them
     try:  # ":11434" and "0.0.0.0" are how a server is told to listen: this machine
         env_url = server_base_url(("localhost" + env_host) if env_host.startswith(":")
                                   else env_host, "OLLAMA_HOST")
@@ -1285,10 +1296,10 @@ def same_server(url, other):
 def without_password(url):
     """A URL as it may be shown: never its user name or password.
 
-    >>> without_password("http://me:secret@proxy:8080/x")
-    'http://***@proxy:8080/x'
+    >>> without_password("http://me:secret@proxy:8080/x"), without_password("http://u:p@s@h/")
+    ('http://***@proxy:8080/x', 'http://***@h/')
     """
-    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*:)?(//)?[^/@\s]*@", r"\1\2***@", url)
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*:)?(//)?[^/\s]*@", r"\1\2***@", url)
 
 
 def running_on_wsl(path="/proc/version"):
@@ -1358,7 +1369,8 @@ def http_error(settings, path, err, model=None):
         lines.append("no %s API at %s%s: check %s."
                      % ("Ollama" if path.startswith("/api/") else "OpenAI-compatible",
                         settings.base_url, path, settings.url_name))
-    elif status == 400 and "HTTPS port" in server_text and settings.base_url.startswith("http:"):
+    elif (status == 400 and re.search(r"HTTPS port|HTTP request to an HTTPS server", server_text)
+          and settings.base_url.startswith("http:")):
         lines.append("use https:// in %s." % settings.url_name)
     elif status == 400 and re.search(r"exceeds the (available )?context", server_text):
         lines.append("the prompt is longer than the model's context window: give a larger "
@@ -1471,7 +1483,7 @@ def model_missing_error(settings, model, server_text, path="/api/chat"):
 def installed_models(settings):
     data = get_json(settings, "/api/tags")
     models = data.get("models") if isinstance(data, dict) else None
-    return [m["name"] for m in models or ()
+    return [m["name"] for m in (models if isinstance(models, list) else ())
             if isinstance(m, dict) and isinstance(m.get("name"), str)]
 
 
@@ -1609,6 +1621,9 @@ class Display:
     def masked(self, text):
         for secret in self.secrets:
             text = text.replace(secret, "***")
+            for end in range(len(secret) - 1, 7, -1):  # the start of it, where text was cut
+                if secret[:end] in text:
+                    text = text.replace(secret[:end], "***")
         return BEARER.sub(r"\1***", text)
 
     def line(self, text="", *style):
@@ -1820,8 +1835,11 @@ class Repl:
             path, system = file_path(argument), conversation.system
             conversation.load(path)
             self.last_prompt, self.replaceable = None, False
-            replaced = (" Its system prompt replaces the one set before."
-                        if system and system != conversation.system else "")
+            replaced = ""
+            if system and system != conversation.system:
+                replaced = (" Its system prompt replaces the one set before."
+                            if conversation.system else
+                            " It has no system prompt: the one set before is gone.")
             say("Loaded %d messages (model %s) from %s.%s" % (
                 len(conversation.messages), conversation.model, path, replaced))
         elif name == "/retry":
@@ -1887,10 +1905,9 @@ def show_stats(display, final):
 
 
 def number(data, name):
-    """A finite number >= 0 from the server, or None (a string, a dict, 1e400...)."""
+    """A number >= 0 from the server, or None (a string, a dict, 1e400, 10**400...)."""
     value = data.get(name) if isinstance(data, dict) else None
-    if (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and 0 <= value < float("inf")):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1e18:
         return value
     return None
 
@@ -2036,8 +2053,11 @@ def run_check(settings, display):
         report("warn", "proxy", "%s set and used (USE_PROXY = True): %s"
                % (", ".join(proxies), proxy_in_use(settings)))
     elif settings.use_proxy:
-        report("ok", "proxy", "%s set; no_proxy covers %s, so no proxy is used"
-               % (", ".join(proxies), urllib.parse.urlsplit(settings.base_url).hostname))
+        parts = urllib.parse.urlsplit(settings.base_url)
+        why = ("no_proxy covers %s" % parts.hostname
+               if urllib.request.getproxies().get(parts.scheme)
+               else "none of them is for %s://" % parts.scheme)
+        report("ok", "proxy", "%s set; %s, so no proxy is used" % (", ".join(proxies), why))
     else:
         report("ok", "proxy", "%s set, bypassed (USE_PROXY = False)" % ", ".join(proxies))
     if running_on_wsl():
@@ -2045,7 +2065,8 @@ def run_check(settings, display):
                               "0.0.0.0 (or use mirrored networking) to be reached from here")
     try:
         version = None if settings.api == "openai" else get_json(settings, "/api/version")
-        if not (isinstance(version, dict) and isinstance(version.get("version"), str)):
+        if not (isinstance(version, dict) and isinstance(version.get("version"), str)
+                and version["version"]):
             models, headers = probe(settings, "/v1/models")
             if settings.api != "ollama" and model_list(models) is not None:
                 return check_openai(settings, report, server_name("", headers, models))
@@ -2170,6 +2191,7 @@ def read_conversation(path):
     except ValueError as err:
         raise ConfigError("%s is not a saved conversation (not valid JSON: %s); nothing "
                           "was loaded." % (path, str(err)[:80])) from err
+    data = without_surrogates(data)  # a file edited by hand may hold "\ud800"
     problem = conversation_problem(data)
     if problem:
         raise ConfigError("%s is not a conversation saved by ollama_chat (%s); nothing was "
@@ -2183,7 +2205,8 @@ def conversation_problem(data):
     if data.get("version") != 1:
         return "version %r, this ollama_chat reads version 1" % (data.get("version"),)
     model = data.get("model")
-    if not isinstance(model, str) or not model or any(c.isspace() for c in model):
+    if (not isinstance(model, str) or not model or any(c.isspace() for c in model)
+            or not model.isprintable()):
         return "no valid model name"
     if not isinstance(data.get("system", ""), str):
         return "the system prompt is not text"
@@ -2328,6 +2351,7 @@ def parse_args(parser, argv):
         if is_terminal(sys.stdin):
             sys.stderr.write("Reading the prompt from stdin: type it, then Ctrl+D on a line "
                              "of its own.\n")
+            sys.stderr.flush()
         args.prompt = sys.stdin.read().rstrip()
         if not args.prompt.strip():
             parser.error('"-" found no prompt on stdin')
@@ -2410,21 +2434,21 @@ def run_and_report(args, display):
     except ChatError as err:
         display.end_line()
         if args.debug:
-            print_traceback()
+            print_traceback(display)
         display.error(str(err))
         return err.exit_code
     except KeyboardInterrupt:
         display.stop_waiting()
         display.end_line()
         if args.debug:
-            print_traceback()
+            print_traceback(display)
         display.message(PROG + ": ", "interrupted", "yellow")
         return 130
 
 
-def print_traceback():
+def print_traceback(display):
     import traceback  # here, not at the top: only --debug needs it
-    traceback.print_exc()
+    display.err.write(display.masked(traceback.format_exc()))  # never the key
 
 
 def silence_stdout():
