@@ -156,8 +156,9 @@ SSE_COMMENT = b": keep-alive\n\n"
 LITELLM_CREATED = 1677610602  # the "created" LiteLLM gives every model in /v1/models
 LLAMACPP_BUILD = "b6666-1a2b3c4d"  # llama_build_info(), the system_fingerprint
 SPA_PAGE = (b'<!doctype html>\n<html lang="en">\n\t<head>\n\t\t<meta charset="utf-8" />\n'
-            b'\t\t<title>Open WebUI</title>\n\t</head>\n\t<body data-sveltekit-preload-data="hover">'
-            b'\n\t\t<div style="display: contents"></div>\n\t</body>\n</html>\n')
+            b'\t\t<title>Open WebUI</title>\n\t</head>\n'
+            b'\t<body data-sveltekit-preload-data="hover">\n'
+            b'\t\t<div style="display: contents"></div>\n\t</body>\n</html>\n')
 
 
 # --- JSON as each server writes it ---
