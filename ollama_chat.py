@@ -39,10 +39,11 @@ SYSTEM_PROMPT = ""  # 空ならモデル自身の指示 / empty: the model's own
 TIMEOUT = 600  # 無通信の上限 (秒)。大きなモデルの読み込みは数分かかる / max silence, s
 CONNECT_TIMEOUT = 10  # 接続の上限 (秒) / max seconds to connect
 USE_PROXY = False  # True: http_proxy などの環境変数のプロキシを使う / use env proxies
-THINK = None  # 思考モデル: None=サーバー既定, True, False, "low", "medium", "high"
+THINK = None  # 思考モデル: None=サーバー既定, True, False, "low", "medium", "high", "max"
 SHOW_THINKING = True  # 思考過程を stderr に薄く表示する / show thinking on stderr
 OPTIONS = {}  # モデルの設定 / model options, e.g. {"num_ctx": 8192, "temperature": 0.7}
 API_STYLE = "auto"  # "auto", "ollama", "openai" (LM Studio, llama.cpp, vLLM, Jan... の /v1)
+KEEP_ALIVE = None  # モデルを載せておく時間: None=サーバー既定 (5分), "30m", "1h", -1=ずっと / keep_alive
 # ---------------------------------------------------------------------------
 
 import argparse
@@ -63,11 +64,15 @@ import urllib.request
 __version__ = "1.0.0"
 
 PROG = "ollama_chat"
+SHIPPED_URL = "http://localhost:11434/api/chat"  # API_URL as shipped: OLLAMA_HOST may replace it
+SHIPPED_MODEL = "llama3"  # MODEL_NAME as shipped: OLLAMA_CHAT_MODEL may replace it
 DEMO_PROMPTS = (
     "私の名前は{name}です。私の名前を覚えてください。",
     "今何時ですか？ また、私の名前は何でしたか？",
 )
-THINK_LEVELS = ("low", "medium", "high")
+THINK_LEVELS = ("low", "medium", "high", "max")
+IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp")  # paths to these in a prompt are attached
+MAX_IMAGE = 100 * 1000 * 1000  # bytes of one image, as `ollama run` allows
 API_STYLES = ("auto", "ollama", "openai")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
 MAX_ANSWER = 16 << 20  # bytes of /api/tags, /api/show, /api/ps... (a real one: kilobytes)
@@ -75,6 +80,9 @@ MAX_SAVED = 64 << 20  # bytes of a file --resume and /load read
 MAX_LINE = 64 << 20  # bytes of one stream line; a real one is a few hundred, a huge token fits
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
+IMAGE_PATH = re.compile(  # '/a b.png', "~/a.jpg", ./a\ b.webp: not https://x/a.png
+    r"(?:(?<=\s)|^)(?:(['\"])((?:~|\.{1,2})?/[^'\"]+?\.(?:png|jpe?g|webp))\1"
+    r"|((?:~|\.{1,2})?/(?:\\.|[^\s\\])+?\.(?:png|jpe?g|webp)))(?=[\s.,;:!?)]|$)", re.I)
 LONE = re.compile("[\ud800-\udfff]")  # half a surrogate pair: no character at all
 BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"<>]+")  # a key a server echoes back
 TIME_LABEL = "現在の日時 local time:"  # before the time on each message the model gets
@@ -112,7 +120,11 @@ class Settings:
 
     def __init__(self, url, key, model, user_name, system, timeout, connect_timeout,
                  use_proxy, think, show_thinking, options, environ, api="auto", verbose=False,
-                 url_name="API_URL", timeout_name="TIMEOUT"):
+                 url_name="API_URL", timeout_name="TIMEOUT", installed=False,
+                 keep_alive=None, format=None):
+        self.installed = installed  # pip/pipx's ollama-chat: no constants to edit
+        self.keep_alive = check_keep_alive("KEEP_ALIVE", keep_alive)
+        self.format = format  # --format: "json" or a JSON schema
         self.url_name = url_name  # "API_URL" or "--url": what messages tell the user to fix
         self.timeout_name = timeout_name  # "TIMEOUT" or "--timeout"
         self.base_url = server_base_url(url, url_name)
@@ -138,12 +150,25 @@ class Settings:
 
     @classmethod
     def from_constants(cls, environ=None, **overrides):
-        """The constants as they are now in this module, with some replaced."""
-        values = dict(url=API_URL, key=API_KEY, model=MODEL_NAME, user_name=USER_NAME,
+        """The constants as they are now in this module, with some replaced.
+
+        Left as shipped, API_URL gives way to OLLAMA_HOST and MODEL_NAME to
+        OLLAMA_CHAT_MODEL, as the installed command has no constants to edit.
+        """
+        environ = os.environ if environ is None else environ
+        installed = overrides.get("installed", False)
+        url, model = API_URL, MODEL_NAME
+        url_name = "OLLAMA_HOST (or --url)" if installed else "API_URL"
+        host, chosen = environ.get("OLLAMA_HOST", ""), environ.get("OLLAMA_CHAT_MODEL", "")
+        if url == SHIPPED_URL and host.strip() and "url" not in overrides:
+            url, url_name = ollama_host(host), "OLLAMA_HOST"
+        if model == SHIPPED_MODEL and chosen.strip() and "model" not in overrides:
+            model = chosen
+        values = dict(url=url, url_name=url_name, key=API_KEY, model=model, user_name=USER_NAME,
+                      timeout_name="--timeout" if installed else "TIMEOUT", keep_alive=KEEP_ALIVE,
                       system=SYSTEM_PROMPT, timeout=TIMEOUT, connect_timeout=CONNECT_TIMEOUT,
                       use_proxy=USE_PROXY, think=THINK, show_thinking=SHOW_THINKING,
-                      options=OPTIONS, api=API_STYLE,
-                      environ=os.environ if environ is None else environ)
+                      options=OPTIONS, api=API_STYLE, environ=environ)
         values.update(overrides)
         return cls(**values)
 
@@ -225,6 +250,23 @@ def server_base_url(text, name="API_URL"):
     if bare and port is None:
         netloc += ":11434"  # Ollama's port, as OLLAMA_HOST assumes
     return "%s://%s%s" % (scheme, netloc, path)
+
+
+def ollama_host(text):
+    """OLLAMA_HOST as Ollama's own client reads it: quotes dropped, a listen address
+    (0.0.0.0, ::, :11434) meaning this machine, an IPv6 address without brackets.
+
+    >>> ollama_host('"0.0.0.0"'), ollama_host(":8080"), ollama_host("::1")
+    ('localhost', 'localhost:8080', '[::1]')
+    """
+    text = text.strip().strip("\"'")
+    if text.count(":") > 1 and "[" not in text and "://" not in text:
+        text = "[%s]" % text
+    scheme, sep, rest = text.rpartition("://")
+    host = re.match(r"\[[^\]]*\]|[^:/]*", rest).group()
+    if host in ("", "0.0.0.0", "[::]"):
+        rest = "localhost" + rest[len(host):]
+    return scheme + sep + rest
 
 
 def check_ascii(name, url):
@@ -326,6 +368,22 @@ def check_options(value):
     return dict(value)
 
 
+def check_keep_alive(name, value):
+    """KEEP_ALIVE or --keepalive: seconds, or a duration as Ollama writes it ("30m").
+
+    >>> check_keep_alive("--keepalive", "1h30m"), check_keep_alive("--keepalive", "-1")
+    ('1h30m', -1)
+    """
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+", value):
+        return value
+    raise ConfigError("%s must be a number of seconds or a duration such as \"30m\", "
+                      "\"1h\" or -1 (keep the model loaded), not %r" % (name, value))
+
+
 def check_api(value, url):
     """API_STYLE; an URL ending in /v1 or /v1/chat/completions means "openai"."""
     if value not in API_STYLES:
@@ -339,8 +397,8 @@ def check_api(value, url):
 def check_think(value):
     if value is None or isinstance(value, bool) or value in THINK_LEVELS:
         return value
-    raise ConfigError("THINK must be None, True, False, \"low\", \"medium\" or "
-                      "\"high\", not %r" % (value,))
+    raise ConfigError("THINK must be None, True, False, \"low\", \"medium\", \"high\" "
+                      "or \"max\", not %r" % (value,))
 
 
 # --- HTTP: one request to the server --------------------------------------
@@ -642,7 +700,7 @@ def check_reply(settings, display, reply, url):
         show_stats(display, reply.final)
     if reply.final.get("done_reason") == "length":
         display.warn("the reply was cut by the length limit: raise num_predict or num_ctx "
-                     "(-o num_ctx=16384, or OPTIONS at the top of ollama_chat.py).")
+                     "(%s)." % options_hint(settings, "num_ctx=16384"))
 
 
 def show_chunk(settings, display, reply, chunk):
@@ -701,6 +759,34 @@ def with_time(text, now=None):
         offset[:3], offset[3:], text)
 
 
+def attach_images(text, display):
+    """Image paths in a message, as `ollama run` takes them: (text without them, images
+    as base64, their paths). A path starts with /, ./, ../ or ~/; spaces in it are
+    escaped with a backslash or the path is quoted.
+
+    >>> attach_images("no images here, just /etc/hosts and https://x.org/a.png", None)
+    ('no images here, just /etc/hosts and https://x.org/a.png', [], [])
+    """
+    images, files = [], []
+    for match in list(IMAGE_PATH.finditer(text)):
+        path = os.path.expanduser(match.group(2) or re.sub(r"\\(.)", r"\1", match.group(3)))
+        try:
+            if os.path.getsize(path) > MAX_IMAGE:
+                raise ConfigError("the image %s is larger than %d MB, the most Ollama takes; "
+                                  "nothing was sent." % (path, MAX_IMAGE // 10 ** 6))
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as err:
+            raise ConfigError("cannot attach the image %s: %s; nothing was sent."
+                              % (path, err.strerror or describe(err))) from None
+        import base64  # here, not at the top: only an image needs it
+        images.append(base64.b64encode(data).decode("ascii"))
+        files.append(path)
+        text = text.replace(match.group(0), " ", 1)
+        display.message("", "Added image '%s'" % path, "dim")
+    return (" ".join(text.split()) if files else text), images, files
+
+
 def without_time(text):
     """What the user typed, from a message as with_time() sent it."""
     if text.startswith("[" + TIME_LABEL):
@@ -741,11 +827,14 @@ class Conversation:
                    data["messages"], save_path)
 
     def request_body(self, messages):
+        messages = [{k: v for k, v in m.items() if k != "files"} for m in messages]
         if self.system:  # it replaces the model's own, as `ollama run`'s /set system does
             messages = [{"role": "system", "content": self.system}] + messages
         body = {"model": self.model, "messages": messages, "stream": True}
-        if self.settings.think is not None:
-            body["think"] = self.settings.think
+        for name, value in (("think", self.settings.think), ("format", self.settings.format),
+                            ("keep_alive", self.settings.keep_alive)):
+            if value is not None:
+                body[name] = value
         if self.settings.options:
             body["options"] = self.settings.options
         if self.whole_prompt:
@@ -755,9 +844,13 @@ class Conversation:
     def ask(self, text, again=False):
         """One turn; with again=True, a new reply to the last message replaces the old one."""
         check_utf8(text)
+        text, images, files = attach_images(text, self.display)
         history = self.messages[:-2] if again else self.messages
         grew = self.grown_from == (self.model, self.system, len(history))
-        turn = history + [{"role": "user", "content": with_time(text)}]
+        message = {"role": "user", "content": with_time(text)}
+        if images:  # the bytes for the server; a saved file keeps only the names
+            message.update(images=images, files=files)
+        turn = history + [message]
         reply = self.reply_to(turn)
         self.messages = turn + [{"role": "assistant", "content": reply.text}]
         self.grown_from = (self.model, self.system, len(self.messages))
@@ -788,8 +881,9 @@ class Conversation:
         self.gauge.forget()
 
     def save(self, path):
+        messages = [{k: v for k, v in m.items() if k != "images"} for m in self.messages]
         data = {"format": SAVE_FORMAT, "version": 1, "model": self.model,
-                "system": self.system, "messages": self.messages}
+                "system": self.system, "messages": messages}
         write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
     def load(self, path):
@@ -864,7 +958,8 @@ class ContextGauge:
                 self.display.warn(
                     "this chat fills {}% of the model's context window ({:,} of {:,} tokens); "
                     "past it, the server silently drops the oldest messages.\n  {}".format(
-                        100 * used // window[0], used, window[0], more_room(window)))
+                        100 * used // window[0], used, window[0],
+                        more_room(self.settings, window)))
             self.full = True
         else:
             self.full = False
@@ -880,7 +975,7 @@ class ContextGauge:
                 " (%s tokens)" % "{:,}".format(window[0]) if window and window[1] else "",
                 gone, "" if gone == 1 else "s",
                 " (from \u300c%s\u300d)" % (first[:30] + ("…" if len(first) > 30 else ""))
-                if first else "", more_room(window)))
+                if first else "", more_room(self.settings, window)))
 
     def window(self, model, used):
         """The window's (tokens, exact) for the model, or None; asked only when needed."""
@@ -961,11 +1056,18 @@ at most 131,072, the model's trained length"
     return "{:,} tokens; the window is not known".format(used)
 
 
-def more_room(window):
+def more_room(settings, window):
     """What to do about a full window."""
     bigger = max(8192, 2 * window[0]) if window and window[1] else 16384
-    return ("For more room: -o num_ctx=%d or OPTIONS at the top of ollama_chat.py (more "
-            "memory; the model reloads), /clear in -i, or a new chat." % bigger)
+    return ("For more room: %s (more memory; the model reloads), /clear in -i, or a new "
+            "chat." % options_hint(settings, "num_ctx=%d" % bigger))
+
+
+def options_hint(settings, pair):
+    """How to set a model option, as the program was started."""
+    if settings.installed:
+        return "-o " + pair
+    return "-o %s or OPTIONS at the top of ollama_chat.py" % pair
 
 
 def dropped_count(messages, prompt, tokens_before):
@@ -1082,12 +1184,16 @@ def openai_body(conversation, messages):
     settings = conversation.settings
     if conversation.system:
         messages = [{"role": "system", "content": conversation.system}] + messages
+    if any("images" in m for m in messages):
+        raise ChatError("images are sent only with Ollama's API here (this server speaks the "
+                        "OpenAI-compatible one).")
     body = {"model": conversation.model, "messages": messages, "stream": True,
             "stream_options": {"include_usage": True}}
     body.update((OPENAI_OPTIONS[name], value) for name, value in settings.options.items()
                 if name in OPENAI_OPTIONS)
     unused = sorted(set(settings.options) - set(OPENAI_OPTIONS))
-    unused += ["THINK"] if settings.think is not None else []
+    unused += [name for name, value in (("THINK", settings.think), ("--format", settings.format),
+                                        ("KEEP_ALIVE", settings.keep_alive)) if value is not None]
     if unused and not conversation.unused_said:
         conversation.unused_said = True
         conversation.display.warn("%s: no such setting in the OpenAI-compatible API; not "
@@ -1259,12 +1365,11 @@ def connection_hints(settings):
             "mirrored networking (networkingMode=mirrored in .wslconfig)."
             % (parts.scheme, gateway or "<Windows host IP from `ip route show default`>",
                parts.port or (443 if parts.scheme == "https" else 80), settings.url_name))
-    env_host = settings.environ.get("OLLAMA_HOST", "").strip().strip("\"'")  # as Ollama does
-    if env_host.count(":") > 1 and "[" not in env_host and "://" not in env_host:
-        env_host = "[%s]" % env_host  # "::" or "::1", as Ollama takes them
-    try:  # ":11434" and "0.0.0.0" are how a server is told to listen: this machine
-        env_url = server_base_url(("localhost" + env_host) if env_host.startswith(":")
-                                  else env_host, "OLLAMA_HOST")
+    env_host = settings.environ.get("OLLAMA_HOST", "").strip()
+    if not env_host or settings.url_name == "OLLAMA_HOST":
+        return hints
+    try:
+        env_url = server_base_url(ollama_host(env_host), "OLLAMA_HOST")
     except ConfigError:
         return hints
     if same_server(env_url, settings.base_url):
@@ -1324,7 +1429,7 @@ def windows_host_address(path="/proc/net/route"):
 
 
 def silence_error(settings, when):
-    if settings.timeout_name == "TIMEOUT":
+    if settings.timeout_name == "TIMEOUT" and not settings.installed:
         fix = "raise TIMEOUT at the top of ollama_chat.py"
     else:
         fix = "give a larger %s" % settings.timeout_name
@@ -1374,8 +1479,11 @@ def http_error(settings, path, err, model=None):
         lines.append("use https:// in %s." % settings.url_name)
     elif status == 400 and re.search(r"exceeds the (available )?context", server_text):
         lines.append("the prompt is longer than the model's context window: give a larger "
-                     "one with -o num_ctx=16384 (or OPTIONS; more memory, the model "
-                     "reloads), or send less.")
+                     "one with %s (more memory; the model reloads), or send less."
+                     % options_hint(settings, "num_ctx=16384"))
+    elif status in (400, 500) and re.search(r"(?i)image|vision|multimodal", server_text):
+        lines.append("this model cannot see images: use a vision model (gemma3, llava, "
+                     "qwen2.5vl...) or send the message without them.")
     elif status == 400 and "does not support thinking" in server_text:
         lines.append("set THINK = None (or False) for this model.")
     elif status in (502, 503, 504) and proxy_in_use(settings) and not is_json:
@@ -1452,6 +1560,8 @@ def page_title(page, status):
 
 
 def key_hint(settings, status):
+    if not settings.key and settings.installed:
+        return "the server wants an API key: set the environment variable OLLAMA_API_KEY."
     if not settings.key:
         return ("the server wants an API key: set API_KEY at the top of ollama_chat.py "
                 "(or the environment variable OLLAMA_API_KEY).")
@@ -2217,6 +2327,9 @@ def conversation_problem(data):
         if (not isinstance(message, dict) or message.get("role") not in ("user", "assistant")
                 or not isinstance(message.get("content"), str)):
             return "message %d is not a user or assistant message with text" % number
+        files = message.get("files", [])
+        if not (isinstance(files, list) and all(isinstance(f, str) for f in files)):
+            return "message %d lists its files wrongly" % number
     return None
 
 
@@ -2268,6 +2381,23 @@ def option_pair(text, flag="--option"):
     return name, value
 
 
+def answer_format(text, flag):
+    """--format: "json", or the JSON schema in a file."""
+    if text == "json":
+        return text
+    try:
+        with open(os.path.expanduser(text), encoding="utf-8") as f:
+            schema = json.loads(f.read(MAX_ANSWER))
+    except OSError as err:
+        raise ConfigError("takes json or a file with a JSON schema; cannot read %s: %s"
+                          % (text, err.strerror or describe(err))) from None
+    except (ValueError, RecursionError):
+        raise ConfigError("%s is not a JSON schema (not valid JSON)" % text) from None
+    if not isinstance(schema, dict):
+        raise ConfigError("%s is not a JSON schema (not a JSON object)" % text)
+    return schema
+
+
 def seconds(text, flag):
     try:
         value = float(text)
@@ -2276,23 +2406,28 @@ def seconds(text, flag):
     return check_seconds(flag, value)
 
 
-def build_parser():
+def build_parser(prog="ollama_chat.py"):
     parser = argparse.ArgumentParser(
-        prog="ollama_chat.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Chat with an Ollama server over its streaming /api/chat API.\n"
                     "Without a prompt: the two-turn demo (tell the model your name, then ask\n"
                     "the time and your name). Defaults: the constants at the top of the file.",
         epilog="examples:\n"
-               "  ./ollama_chat.py                      the demo\n"
-               "  ./ollama_chat.py \"Why is the sky blue?\"\n"
-               "  cat notes.txt | ./ollama_chat.py -    the prompt from stdin\n"
-               "  ./ollama_chat.py -i -m qwen3 --save chat.json\n"
-               "  ./ollama_chat.py --check              is everything set up?\n\n"
+               "  %(prog)s                            the demo\n"
+               "  %(prog)s why is the sky blue\n"
+               "  cat notes.txt | %(prog)s summarise   stdin, then the words\n"
+               "  %(prog)s describe ./cat.png -m gemma3\n"
+               "  %(prog)s -i -m qwen3 --save chat.json\n"
+               "  %(prog)s --check                    is everything set up?\n\n"
+               "environment: OLLAMA_HOST (the server, when API_URL is as shipped),\n"
+               "OLLAMA_CHAT_MODEL (the model, when MODEL_NAME is as shipped), OLLAMA_API_KEY.\n"
                "exit codes: 0 success, 1 failure at run time, 2 configuration or usage error,\n"
                "130 interrupted (Ctrl+C), 141 stdout closed early (| head).\n"
                "stdout carries the conversation; messages, thinking and statistics go to stderr.")
-    parser.add_argument("prompt", nargs="?", metavar="PROMPT",
-                        help='send one message and print the reply; "-" reads it from stdin')
+    parser.add_argument("prompt", nargs="*", metavar="PROMPT",
+                        help="send one message (the words joined) and print the reply; "
+                             "piped stdin goes before it, \"-\" reads only stdin; paths to "
+                             ".png .jpg .jpeg .webp files are attached as images")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("-i", "--interactive", action="store_true",
                       help="chat: type messages, /? lists the commands")
@@ -2321,6 +2456,13 @@ def build_parser():
     parser.add_argument("--think", choices=("on", "off") + THINK_LEVELS,
                         help="thinking for reasoning models (default: THINK = %r, "
                              "None is the server's default)" % (THINK,))
+    parser.add_argument("--format", metavar="json|FILE", type=argument_type("--format",
+                                                                           answer_format),
+                        help="the answer's format: json, or a file with a JSON schema")
+    parser.add_argument("--keepalive", metavar="DURATION", type=argument_type(
+        "--keepalive", lambda text, flag: check_keep_alive(flag, text)), help="how long the model stays loaded after "
+        "a reply: 30m, 1h, 0, -1 for ever (default: KEEP_ALIVE = %r, the server's)"
+        % (KEEP_ALIVE,))
     parser.add_argument("--hide-thinking", action="store_true",
                         help="do not show the thinking (default: SHOW_THINKING = %r)"
                              % SHOW_THINKING)
@@ -2342,23 +2484,31 @@ def build_parser():
 
 
 def parse_args(parser, argv):
+    """The flags, with args.prompt the one message to send (or None)."""
     args = parser.parse_args(argv)
-    if args.prompt is not None and (args.list or args.check):
+    words = " ".join(args.prompt) if args.prompt else None
+    if words is not None and (args.list or args.check):
         parser.error("--list and --check take no prompt")
-    if args.prompt == "-":
+    if words == "-":
         if args.interactive:
             parser.error('"-" reads the prompt from stdin, which -i needs for the chat')
         if is_terminal(sys.stdin):
             sys.stderr.write("Reading the prompt from stdin: type it, then Ctrl+D on a line "
                              "of its own.\n")
             sys.stderr.flush()
-        args.prompt = sys.stdin.read().rstrip()
-        if not args.prompt.strip():
+        words = sys.stdin.read().rstrip()
+        if not words.strip():
             parser.error('"-" found no prompt on stdin')
+    elif sys.stdin and not (args.interactive or args.list or args.check
+                            or is_terminal(sys.stdin)):
+        piped = sys.stdin.read().rstrip()  # as `ollama run` does: before the words
+        if piped.strip():
+            words = piped + ("\n\n" + words if words else "")
+    args.prompt = words
     return args
 
 
-def settings_from(args):
+def settings_from(args, installed=False):
     """The constants, replaced by the flags given."""
     options = OPTIONS
     if args.option and isinstance(OPTIONS, dict):  # else Settings says what is wrong
@@ -2369,10 +2519,12 @@ def settings_from(args):
     flags = {"url": args.url, "model": args.model, "system": args.system,
              "timeout": args.timeout, "options": options, "api": args.api,
              "think": {"on": True, "off": False}.get(args.think, args.think),
-             "show_thinking": False if args.hide_thinking else None}
+             "show_thinking": False if args.hide_thinking else None,
+             "keep_alive": args.keepalive, "format": args.format,
+             "url_name": "--url" if args.url else None,
+             "timeout_name": "--timeout" if args.timeout else None}
     return Settings.from_constants(
-        verbose=args.verbose, url_name="--url" if args.url else "API_URL",
-        timeout_name="--timeout" if args.timeout else "TIMEOUT",
+        verbose=args.verbose, installed=installed,
         **{name: value for name, value in flags.items() if value is not None})
 
 
@@ -2405,7 +2557,7 @@ def run(args, settings, display):
 
 def main(argv=None):
     """Run the command line; return the exit code."""
-    parser = build_parser()
+    parser = build_parser(command_name())
     if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 reach check_utf8
         sys.stdin.reconfigure(errors="surrogateescape")
     for stream in (sys.stdout, sys.stderr):  # an emoji on cp932 or latin-1 is a "?"
@@ -2427,7 +2579,7 @@ def main(argv=None):
 def run_and_report(args, display):
     """run(), with a failure or Ctrl+C turned into its message and exit code."""
     try:
-        settings = settings_from(args)
+        settings = settings_from(args, installed_command())
         display.hide(settings.key)
         urllib.request.install_opener(build_opener(settings))
         return run(args, settings, display)
@@ -2444,6 +2596,21 @@ def run_and_report(args, display):
             print_traceback(display)
         display.message(PROG + ": ", "interrupted", "yellow")
         return 130
+
+
+def command_name():
+    """The command as typed, for --version and the usage line."""
+    name = os.path.basename(sys.argv[0] if sys.argv else "")
+    if name.startswith("ollama") or (name.endswith(".py") and name != "__main__.py"):
+        return name
+    return "ollama_chat.py"
+
+
+def installed_command():
+    """pip's or pipx's ollama-chat: this file lives in site-packages, its constants
+    are not for editing, so messages name flags and environment variables."""
+    folder = os.path.basename(os.path.dirname(os.path.abspath(__file__)))
+    return folder in ("site-packages", "dist-packages")
 
 
 def print_traceback(display):

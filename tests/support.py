@@ -112,7 +112,8 @@ class ScriptTest(unittest.TestCase):
     def run_script(self, *args, env=None, constants=None, input=None, timeout=30):
         """Run it like a user would; return (exit code, stdout, stderr)."""
         path = self.script(**(constants or {}))
-        proc = subprocess.run([sys.executable, path] + list(args), input=input,
+        stdin = subprocess.DEVNULL if input is None else None  # never the test runner's
+        proc = subprocess.run([sys.executable, path] + list(args), input=input, stdin=stdin,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=clean_env(**(env or {})), timeout=timeout, cwd=self.tmp)
         return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
