@@ -1109,10 +1109,13 @@ OPENAI_OPTIONS = {"temperature": "temperature", "top_p": "top_p", "seed": "seed"
 def other_api(settings, display, err, api):
     """/api/chat failed as only a server that is not Ollama fails: say what it is, and
     return "openai" if it speaks that API and API_STYLE allows; else raise err."""
-    version, _ = probe(settings, "/api/version")
-    if isinstance(version, dict) and isinstance(version.get("version"), str):
-        raise err  # Ollama (or a faithful lookalike): its own words stand
-    models, headers = probe(settings, "/v1/models")
+    if "Method Not Allowed" in str(err) and err.status == 405:  # Ollama never says so
+        models, headers = probe(settings, "/v1/models")
+    else:
+        version, _ = probe(settings, "/api/version")
+        if isinstance(version, dict) and isinstance(version.get("version"), str):
+            raise err  # Ollama (or a faithful lookalike): its own words stand
+        models, headers = probe(settings, "/v1/models")
     name = server_name(str(err), headers, models)
     if api == "auto" and model_list(models) is not None:
         display.message("note: ", "%s at %s does not speak Ollama's API; using its "
@@ -1166,7 +1169,7 @@ def server_name(text, headers, models):
         return "LM Studio"
     if "vllm" in owners:
         return "vLLM"
-    if "litellm" in server or "litellm" in owners:
+    if "litellm" in server or "litellm" in owners or headers.get("x-litellm-version"):
         return "LiteLLM"
     if "localai" in server or "localai" in owners:
         return "LocalAI"
