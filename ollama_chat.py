@@ -57,6 +57,7 @@ import ssl
 import sys
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -77,6 +78,7 @@ API_STYLES = ("auto", "ollama", "openai")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
 MAX_ANSWER = 16 << 20  # bytes of /api/tags, /api/show, /api/ps... (a real one: kilobytes)
 MAX_SAVED = 64 << 20  # bytes of a file --resume and /load read
+HISTORY_LENGTH = 100  # lines of input history kept, as `ollama run` keeps
 MAX_LINE = 64 << 20  # bytes of one stream line; a real one is a few hundred, a huge token fits
 MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
@@ -260,7 +262,7 @@ def ollama_host(text):
     ('localhost', 'localhost:8080', '[::1]')
     """
     text = text.strip().strip("\"'")
-    if text.count(":") > 1 and "[" not in text and "://" not in text:
+    if re.fullmatch(r"[0-9a-fA-F]*:[0-9a-fA-F:.]*:[0-9a-fA-F:.]*", text):  # IPv6, no port
         text = "[%s]" % text
     scheme, sep, rest = text.rpartition("://")
     host = re.match(r"\[[^\]]*\]|[^:/]*", rest).group()
@@ -277,7 +279,6 @@ def check_ascii(name, url):
     ollama_chat.ConfigError: API_URL has a full-width '：' (FULLWIDTH COLON): type it as ':' \
 (half-width): 'http://localhost：11434'
     """
-    import unicodedata  # here, not at the top: only a bad URL needs it
     for char in url:
         if char.isascii():
             continue
@@ -696,8 +697,6 @@ def check_reply(settings, display, reply, url):
     if not reply.parts and not reply.thought:
         raise ChatError("the server finished the reply without any text; nothing is kept. "
                         "Is %s a model that can chat?" % reply.model)
-    if settings.verbose:
-        show_stats(display, reply.final)
     if reply.final.get("done_reason") == "length":
         display.warn("the reply was cut by the length limit: raise num_predict or num_ctx "
                      "(%s)." % options_hint(settings, "num_ctx=16384"))
@@ -813,7 +812,9 @@ class Conversation:
         self.label = ""  # printed before each reply, e.g. "Assistant (llama3): "
         self.save_path = save_path  # written after every complete turn
         self.whole_prompt = False  # one prompt: refuse it if too long, rather than cut it
-        self.gauge = ContextGauge(settings, display)
+        self.options = dict(settings.options)  # these four /set can change as the chat goes
+        self.think, self.format, self.verbose = settings.think, settings.format, settings.verbose
+        self.gauge = ContextGauge(self)
         self.grown_from = None  # (model, system, messages) after the last turn
         self.api = settings.api  # "auto" becomes "ollama" or "openai" at the first reply
         self.unused_said = False  # said which settings the OpenAI-compatible API lacks
@@ -831,12 +832,12 @@ class Conversation:
         if self.system:  # it replaces the model's own, as `ollama run`'s /set system does
             messages = [{"role": "system", "content": self.system}] + messages
         body = {"model": self.model, "messages": messages, "stream": True}
-        for name, value in (("think", self.settings.think), ("format", self.settings.format),
+        for name, value in (("think", self.think), ("format", self.format),
                             ("keep_alive", self.settings.keep_alive)):
             if value is not None:
                 body[name] = value
-        if self.settings.options:
-            body["options"] = self.settings.options
+        if self.options:
+            body["options"] = self.options
         if self.whole_prompt:
             body["truncate"] = False
         return body
@@ -852,6 +853,8 @@ class Conversation:
             message.update(images=images, files=files)
         turn = history + [message]
         reply = self.reply_to(turn)
+        if self.verbose:
+            show_stats(self.display, reply.final)
         self.messages = turn + [{"role": "assistant", "content": reply.text}]
         self.grown_from = (self.model, self.system, len(self.messages))
         if self.api == "ollama":  # other servers tell no window
@@ -927,8 +930,8 @@ class ContextGauge:
     less, though the chat could have outgrown the window, something was dropped.
     """
 
-    def __init__(self, settings, display):
-        self.settings, self.display = settings, display
+    def __init__(self, conversation):
+        self.conversation = conversation  # its settings, display, options and verbose
         self.windows = {}  # model: (tokens, exact) or None, asked at most once a model
         self.last = None  # the last turn's (prompt_eval_count, + eval_count, it thought)
         self.full = False  # said that the chat is FULL; again only after it was less
@@ -947,19 +950,19 @@ class ContextGauge:
         used = prompt + (generated or 0)
         before, self.last = self.last, (prompt, used, reply.thought)
         window = self.window(model, used)
-        if self.settings.verbose:
-            self.display.message("", "context: %s" % usage(used, window), "dim")
+        if self.conversation.verbose:
+            self.conversation.display.message("", "context: %s" % usage(used, window), "dim")
         if grew and before and dropped(before, prompt, window, messages[-1]["content"]):
             if not self.dropped:  # once: from now on the start stays out of sight
                 self.warn_dropped(messages, prompt, before[1], window)
             self.full = self.dropped = True
         elif window and window[1] and used >= FULL * window[0]:
             if not self.full:
-                self.display.warn(
+                self.conversation.display.warn(
                     "this chat fills {}% of the model's context window ({:,} of {:,} tokens); "
                     "past it, the server silently drops the oldest messages.\n  {}".format(
                         100 * used // window[0], used, window[0],
-                        more_room(self.settings, window)))
+                        more_room(self.conversation.settings, window)))
             self.full = True
         else:
             self.full = False
@@ -968,23 +971,23 @@ class ContextGauge:
         gone = dropped_count(messages, prompt, tokens_before)
         first = next((m["content"] for m in messages[:gone] if m["role"] == "user"), "")
         first = " ".join(without_time(first).split())
-        self.display.warn(
+        self.conversation.display.warn(
             "the chat no longer fits the model's context window%s: the server dropped "
             "the oldest messages without a word. The model no longer sees about the first "
             "%d message%s%s.\n  %s" % (
                 " (%s tokens)" % "{:,}".format(window[0]) if window and window[1] else "",
                 gone, "" if gone == 1 else "s",
                 " (from \u300c%s\u300d)" % (first[:30] + ("…" if len(first) > 30 else ""))
-                if first else "", more_room(self.settings, window)))
+                if first else "", more_room(self.conversation.settings, window)))
 
     def window(self, model, used):
         """The window's (tokens, exact) for the model, or None; asked only when needed."""
-        num_ctx = self.settings.options.get("num_ctx")
+        num_ctx = self.conversation.options.get("num_ctx")
         if isinstance(num_ctx, int) and not isinstance(num_ctx, bool) and num_ctx > 0:
             return num_ctx, True
-        if model not in self.windows and (self.settings.verbose or
+        if model not in self.windows and (self.conversation.verbose or
                                           used >= FULL * SMALLEST_WINDOW):
-            self.windows[model] = ask_window(self.settings, model)
+            self.windows[model] = ask_window(self.conversation.settings, model)
         return self.windows.get(model)
 
 
@@ -1192,10 +1195,11 @@ def openai_body(conversation, messages):
                         "OpenAI-compatible one).")
     body = {"model": conversation.model, "messages": messages, "stream": True,
             "stream_options": {"include_usage": True}}
-    body.update((OPENAI_OPTIONS[name], value) for name, value in settings.options.items()
+    body.update((OPENAI_OPTIONS[name], value) for name, value in conversation.options.items()
                 if name in OPENAI_OPTIONS)
-    unused = sorted(set(settings.options) - set(OPENAI_OPTIONS))
-    unused += [name for name, value in (("THINK", settings.think), ("--format", settings.format),
+    unused = sorted(set(conversation.options) - set(OPENAI_OPTIONS))
+    unused += [name for name, value in (("THINK", conversation.think),
+                                        ("--format", conversation.format),
                                         ("KEEP_ALIVE", settings.keep_alive)) if value is not None]
     if unused and not conversation.unused_said:
         conversation.unused_said = True
@@ -1632,6 +1636,21 @@ def harmless(text):
     return text.translate(CONTROLS)
 
 
+def char_width(char):
+    """Columns a character takes on a terminal: East Asian wide ones two, marks none."""
+    if unicodedata.east_asian_width(char) in "WF":
+        return 2
+    return 0 if unicodedata.combining(char) else 1
+
+
+def text_width(text):
+    """
+    >>> text_width("日本語 ok")
+    9
+    """
+    return sum(char_width(char) for char in text)
+
+
 def is_terminal(stream):
     try:
         return stream.isatty()
@@ -1712,7 +1731,7 @@ class Spinner:
 class Display:
     """Writes the conversation to stdout and everything else to stderr."""
 
-    def __init__(self, out=None, err=None, color=True, environ=None):
+    def __init__(self, out=None, err=None, color=True, environ=None, wrap=True):
         environ = os.environ if environ is None else environ
         self.out = out or sys.stdout
         self.err = err or sys.stderr
@@ -1725,6 +1744,8 @@ class Display:
         self.out_safe = harmless if is_terminal(self.out) else str  # pipes get it byte for byte
         self.err_safe = harmless if is_terminal(self.err) else str
         self.secrets = []  # the API key, never shown, even when a server echoes it
+        self.wrap = wrap and is_terminal(self.out)  # word wrap: on a terminal only
+        self.width, self.column, self.word = 80, 0, ""  # where the reply is on its line
 
     def hide(self, secret):
         """Mask this text wherever a message from the server could show it."""
@@ -1749,7 +1770,38 @@ class Display:
         self.stop_waiting()
         self.done_thinking()
         text = self.out_safe(text)
-        self.write(self.paint(label, "bold", "green") + text if label else text)
+        if label:
+            self.write(self.paint(label, "bold", "green"))
+            self.column = text_width(label)
+        self.write(self.wrapped(text) if self.wrap and self.width >= 20 else text)
+
+    def wrapped(self, text):
+        """Reply text broken between words to fit the terminal, as it streams: a word
+        that will not fit is moved to the next line whole; wide (Japanese) characters
+        take two columns and may each begin a line."""
+        out = []
+        for char in text:
+            if char == "\n":
+                self.column, self.word = 0, ""
+                out.append(char)
+                continue
+            width = char_width(char)
+            if self.column + width > self.width:
+                if char == " ":  # the space where the line breaks is not shown
+                    self.column, self.word = 0, ""
+                    out.append("\n")
+                    continue
+                moved = text_width(self.word)
+                if self.word and moved <= self.width // 2:  # back over it, then below
+                    out.append("\033[%dD\033[K\n%s" % (moved, self.word))
+                    self.column = moved
+                else:
+                    out.append("\n")
+                    self.column, self.word = 0, ""
+            out.append(char)
+            self.column += width
+            self.word = "" if char in " \t" or width > 1 else self.word + char
+        return "".join(out)
 
     def write(self, text):
         self.mid_line = not text.endswith("\n")  # first: Ctrl+C may come during the flush
@@ -1762,6 +1814,13 @@ class Display:
             self.write("\n")
 
     def wait(self, label):
+        """Before a reply: the waiting indicator, and the terminal's width of now."""
+        if self.wrap:
+            try:
+                self.width = os.get_terminal_size(self.out.fileno()).columns - 1
+            except (OSError, ValueError, AttributeError):
+                self.width = 0
+            self.column, self.word = 0, ""
         if self.spinner:
             self.spinner.start(label)
 
@@ -1824,16 +1883,37 @@ class Display:
 
 REPL_HELP = """\
 commands:
-  /bye, /exit       quit (Ctrl+D too)
-  /clear            forget the conversation (the system prompt stays)
-  /model [NAME]     show or switch the model
-  /system [TEXT]    set (or, empty, clear) the system prompt
-  /save FILE        save the conversation as JSON
-  /load FILE        continue a saved conversation
-  /retry            send the last message again (a new reply replaces the last one)
-  /help, /?         this help
-  \"\"\"               begin and end a message of several lines
+  /bye, /exit         quit (Ctrl+D too)
+  /clear              forget the conversation (the system prompt stays)
+  /model [NAME]       show or switch the model (checked on the server; the chat stays)
+  /system [TEXT]      set (or, empty, clear) the system prompt; /set system too
+  /set parameter NAME VALUE   a model option for the next turns (stop adds one more)
+  /set system TEXT    the system prompt (a \"\"\" block works too)
+  /set verbose|quiet  statistics and the context's fill after each reply, or not
+  /set think [low|medium|high|max], /set nothink
+  /set format json, /set noformat
+  /set wordwrap|nowordwrap, /set history|nohistory
+  /show info|parameters|system|template|license   what the server says of the model
+  /list               the server's models
+  /read FILE          send the file's text with the next message
+  /edit               write the next message in $OLLAMA_EDITOR, $VISUAL or $EDITOR (Ctrl+G)
+  /copy               put the last reply on the clipboard (OSC 52, through the terminal)
+  /save FILE, /load FILE   save or continue a conversation as JSON
+  /retry              send the last message again (a new reply replaces the last one)
+  /help, /?           this help
+  \"\"\"                 begin and end a message of several lines (a paste is one message)
 Ctrl+C stops a reply and keeps the session."""
+
+# Ollama's model options (api/types.go): the type each takes, for /set parameter.
+OLLAMA_OPTIONS = dict(
+    {name: int for name in ("num_keep", "seed", "num_predict", "top_k", "num_ctx", "num_batch",
+                            "num_gpu", "main_gpu", "num_thread", "repeat_last_n", "mirostat")},
+    **{name: float for name in ("top_p", "min_p", "typical_p", "temperature",
+                                "repeat_penalty", "presence_penalty", "frequency_penalty",
+                                "mirostat_tau", "mirostat_eta")},
+    **{name: bool for name in ("penalize_newline", "numa", "use_mmap", "low_vram")},
+    stop=str)
+MAX_READ = 1 << 20  # bytes /read sends with a message
 
 
 class Repl:
@@ -1846,14 +1926,26 @@ class Repl:
         self.editing = is_terminal(self.stdin) and is_terminal(display.out)
         self.last_prompt = None  # what /retry sends again
         self.replaceable = False  # the history ends with last_prompt's reply
+        self.attached = ""  # a file's text from /read, sent with the next message
+        self.history = None  # the input history's file, while it is kept
+        self.loading = None  # the model loading in the background as the user types
 
     def run(self, first=None):
+        settings = self.conversation.settings
         if self.editing:
-            enable_line_editing()
+            self.history = enable_line_editing(settings.environ)
             self.display.message("", "Chatting with %s. /? for help, /bye or Ctrl+D to quit."
                                  % self.conversation.model, "dim")
-        if first:
-            self.send(first)
+            if not first:
+                self.loading = load_in_background(self.conversation)
+        try:
+            if first:
+                self.send(first)
+            return self.loop()
+        finally:
+            save_history(self.history)
+
+    def loop(self):
         while True:
             try:
                 text = self.read_message()
@@ -1875,6 +1967,13 @@ class Repl:
                 self.send(text)
 
     def send(self, text, again=False):
+        if self.loading:  # said now, at the first turn: a load that failed
+            failure, self.loading = self.loading.result(), None
+            if failure:
+                self.display.warn("loading %s in advance failed: %s" % (
+                    self.conversation.model, str(failure).split("\n")[0]))
+        if self.attached and not again:
+            text, self.attached = self.attached + text, ""
         self.last_prompt = text
         self.replaceable = again  # a failed /retry leaves the old reply to replace
         try:
@@ -1933,33 +2032,127 @@ class Repl:
             say("Cleared the conversation (the system prompt stays).")
         elif name == "/model":
             if argument:
-                conversation.model = check_text("/model", argument, spaces=False)
+                conversation.model = server_has(conversation, check_text("/model", argument,
+                                                                          spaces=False))
             say("Model: %s" % conversation.model)
         elif name == "/system":
-            conversation.system = check_text("/system", argument, empty=True)
-            say("System prompt set." if argument else "System prompt cleared.")
-        elif name in ("/save", "/load") and not argument:
+            self.set_system(argument)
+        elif name == "/set":
+            self.set(argument)
+        elif name == "/show":
+            show_model(conversation, argument or "info")
+        elif name == "/list":
+            list_models(conversation.settings, self.display)
+        elif name in ("/save", "/load", "/read") and not argument:
             self.display.error("%s needs a file name: %s FILE" % (name, name))
         elif name == "/save":
             path = file_path(argument)
             conversation.save(path)
             say("Saved %d messages to %s." % (len(conversation.messages), path))
         elif name == "/load":
-            path, system = file_path(argument), conversation.system
-            conversation.load(path)
-            self.last_prompt, self.replaceable = None, False
-            replaced = ""
-            if system and system != conversation.system:
-                replaced = (" Its system prompt replaces the one set before."
-                            if conversation.system else
-                            " It has no system prompt: the one set before is gone.")
-            say("Loaded %d messages (model %s) from %s.%s" % (
-                len(conversation.messages), conversation.model, path, replaced))
+            self.load(file_path(argument))
+        elif name == "/read":
+            path = file_path(argument)
+            self.attached = "%s:\n%s\n\n" % (os.path.basename(path), read_text(path))
+            say("The text of %s goes with your next message." % path)
+        elif name == "/edit":
+            self.edit(argument)
+        elif name == "/copy":
+            self.copy()
         elif name == "/retry":
             self.retry()
         else:
             self.display.error("unknown command %s: /? lists the commands" % name)
         return None
+
+    def set_system(self, text):
+        if text.startswith('"""'):  # /set system """ ... """
+            text = text[3:] + "\n" + (self.read_message_rest() or "")
+        self.conversation.system = check_text("/system", text.strip('"\n '), empty=True)
+        self.say("System prompt set." if self.conversation.system else "System prompt cleared.")
+
+    def read_message_rest(self):
+        """The lines of a \"\"\" block begun on a command line, up to its end."""
+        lines = []
+        while True:
+            line = self.read_line("... ")
+            if line is None or line.endswith('"""'):
+                lines.append((line or "")[:-3])
+                return "\n".join(lines)
+            lines.append(line)
+
+    def set(self, argument):
+        """/set: what `ollama run` users type."""
+        conversation, say = self.conversation, self.say
+        what, _, value = argument.partition(" ")
+        value = value.strip()
+        if what == "parameter":
+            name, _, text = value.partition(" ")
+            set_option(conversation, name, text.strip())
+            say("Set parameter %r to %r." % (name, conversation.options[name]))
+        elif what == "system":
+            self.set_system(value)
+        elif what in ("verbose", "quiet"):
+            conversation.verbose = what == "verbose"
+            say("Set %s mode." % what)
+        elif what == "think" and value in ("",) + THINK_LEVELS:
+            conversation.think = value or True
+            say("Thinking %s." % ("on" if not value else "set to " + value))
+        elif what == "nothink":
+            conversation.think = False
+            say("Thinking off.")
+        elif what == "format" and value == "json":
+            conversation.format = "json"
+            say("Answers in JSON.")
+        elif what == "noformat":
+            conversation.format = None
+            say("Answers in any format.")
+        elif what in ("wordwrap", "nowordwrap"):
+            self.display.wrap = what == "wordwrap"
+            say("Word wrap %s." % ("on" if self.display.wrap else "off"))
+        elif what in ("history", "nohistory"):
+            self.history = history_file(conversation.settings.environ) if what == "history" \
+                and self.editing else None
+            say("Input history %s." % ("kept" if self.history else "not kept"))
+        else:
+            self.display.error("unknown /set %s: /? lists what /set takes" % argument)
+
+    def load(self, path):
+        conversation = self.conversation
+        system = conversation.system
+        conversation.load(path)
+        self.last_prompt, self.replaceable = None, False
+        replaced = ""
+        if system and system != conversation.system:
+            replaced = (" Its system prompt replaces the one set before."
+                        if conversation.system else
+                        " It has no system prompt: the one set before is gone.")
+        self.say("Loaded %d messages (model %s) from %s.%s" % (
+            len(conversation.messages), conversation.model, path, replaced))
+
+    def edit(self, text=""):
+        """/edit (or Ctrl+G): the next message, written in the user's editor."""
+        message = edit_text(text, self.conversation.settings.environ)
+        if message.strip():
+            self.send(message)
+        else:
+            self.say("The file was empty: nothing sent.")
+
+    def copy(self):
+        """/copy: the last reply to the clipboard, through the terminal (OSC 52)."""
+        replies = [m for m in self.conversation.messages if m["role"] == "assistant"]
+        if not replies:
+            self.say("No reply to copy yet.")
+        elif not is_terminal(self.display.out):
+            self.display.error("/copy writes to the clipboard through the terminal, but "
+                               "stdout is not a terminal.")
+        else:
+            import base64  # here, not at the top: only /copy needs it
+            data = base64.b64encode(replies[-1]["content"].encode("utf-8")).decode("ascii")
+            self.display.out.write("\033]52;c;%s\a" % data)
+            self.display.out.flush()
+            self.say("Copied the last reply (%d characters) to the clipboard."
+                     % len(replies[-1]["content"]))
 
     def retry(self):
         if self.last_prompt is None:
@@ -1969,6 +2162,128 @@ class Repl:
 
     def say(self, text):
         self.display.message("", text, "dim")
+
+
+def set_option(conversation, name, text):
+    """/set parameter NAME VALUE, typed as Ollama takes it; stop adds one more."""
+    kind = OLLAMA_OPTIONS.get(name)
+    if kind is None:
+        raise ChatError("unknown parameter %r: one of %s" % (name, ", ".join(sorted(
+            OLLAMA_OPTIONS))))
+    if not text:
+        raise ChatError("/set parameter %s needs a value" % name)
+    if kind is str:
+        conversation.options["stop"] = list(conversation.options.get("stop", [])) + [text]
+        return
+    try:
+        value = {"true": True, "false": False}[text.lower()] if kind is bool else kind(text)
+    except (KeyError, ValueError):
+        raise ChatError("%s takes %s, not %r" % (name, {int: "a whole number", float: "a "
+                                                        "number", bool: "true or false"}[kind],
+                                                 text)) from None
+    conversation.options[name] = value
+
+
+def server_has(conversation, model):
+    """/model NAME: the name, if the server has that model (Ollama's API only)."""
+    if conversation.api == "openai":
+        names = openai_models(conversation.settings)
+        found = model in names
+    else:
+        names = installed_models(conversation.settings)
+        found = has_model(model, names)
+    if not found:
+        closest = closest_first(model, names)[:5]
+        raise ChatError("%s has no model %s%s; the model stays %s." % (
+            conversation.settings.host_port, model,
+            " (closest: %s)" % ", ".join(closest) if closest else "", conversation.model))
+    return model
+
+
+def show_model(conversation, what):
+    """/show info|parameters|system|template|license, from /api/show."""
+    display = conversation.display
+    if what not in ("info", "parameters", "system", "template", "license"):
+        raise ChatError("/show takes info, parameters, system, template or license")
+    if conversation.api == "openai":
+        raise ChatError("/show needs Ollama's API; this server speaks the OpenAI-compatible "
+                        "one.")
+    data = get_json(conversation.settings, "/api/show", {"model": conversation.model})
+    data = data if isinstance(data, dict) else {}
+    if what != "info":
+        text = data.get(what)
+        display.line(display.out_safe(text.rstrip()) if isinstance(text, str) and text.strip()
+                     else "(the model has no %s)" % what)
+        return
+    details = data.get("details") if isinstance(data.get("details"), dict) else {}
+    info = data.get("model_info") if isinstance(data.get("model_info"), dict) else {}
+    trained = next((count(info, k) for k in info if k.endswith(".context_length")), None)
+    window = conversation.gauge.window(conversation.model, SMALLEST_WINDOW)
+    rows = [("model", conversation.model), ("family", details.get("family")),
+            ("parameters", details.get("parameter_size")),
+            ("quantization", details.get("quantization_level")),
+            ("capabilities", ", ".join(c for c in data.get("capabilities") or ()
+                                       if isinstance(c, str))),
+            ("context length", "{:,}".format(trained) if trained else None),
+            ("window in use", "{:,}".format(window[0]) if window and window[1] else
+             "not known yet (Ollama's default: 4,096 or more)")]
+    show_table(display, [(name, value) for name, value in rows if value])
+
+
+def read_text(path):
+    """/read FILE: its text, if it is UTF-8 and not too large."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_READ + 1)
+    except OSError as err:
+        raise ChatError("cannot read %s: %s" % (path, err.strerror or describe(err))) from None
+    if len(data) > MAX_READ:
+        raise ChatError("%s is larger than %d KB: /read sends small text files"
+                        % (path, MAX_READ >> 10))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ChatError("%s is not UTF-8 text (a binary file, or Shift_JIS?): convert it "
+                        "first, e.g. iconv -f SHIFT_JIS -t UTF-8" % path) from None
+
+
+def edit_text(text, environ):
+    """The text saved in the user's editor, started on a temporary file holding text."""
+    import shlex  # here, not at the top: only /edit needs them
+    import subprocess
+    import tempfile
+    editor = next((environ[name] for name in ("OLLAMA_EDITOR", "VISUAL", "EDITOR")
+                   if environ.get(name, "").strip()), "vi")
+    fd, path = tempfile.mkstemp(prefix="ollama_chat.", suffix=".md")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            subprocess.call(shlex.split(editor) + [path])
+        except OSError as err:
+            raise ChatError("cannot start the editor %r: %s (set $EDITOR)"
+                            % (editor, err.strerror or describe(err))) from None
+        return read_text(path)
+    finally:
+        os.unlink(path)
+
+
+def load_in_background(conversation):
+    """Ask the server to load the model while the user types, as `ollama run` does."""
+    import concurrent.futures  # here, not at the top: only -i on a terminal needs it
+
+    def load():
+        try:
+            if conversation.api != "openai":
+                get_json(conversation.settings, "/api/chat",
+                         {"model": conversation.model, "messages": [], "stream": False})
+        except ChatError as err:
+            return None if err.not_ollama else err
+        return None
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    future = pool.submit(load)
+    pool.shutdown(wait=False)
+    return future
 
 
 def file_path(text):
@@ -1982,12 +2297,48 @@ def file_path(text):
     return os.path.expanduser(text)
 
 
-def enable_line_editing():
-    """Line editing and history where readline exists (not on plain Windows)."""
+def history_file(environ):
+    """Where the input history lives: $XDG_STATE_HOME/ollama_chat/history, unless
+    OLLAMA_NOHISTORY is set."""
+    if environ.get("OLLAMA_NOHISTORY"):
+        return None
+    state = environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local",
+                                                          "state")
+    return os.path.join(state, "ollama_chat", "history")
+
+
+def enable_line_editing(environ):
+    """Line editing where readline exists (not on plain Windows): the history of
+    earlier sessions, Ctrl+G for the editor, a multi-line paste as one message.
+    Returns the history file to save at the end, or None."""
     try:
-        import readline  # noqa: F401  (importing it is what turns it on for input())
+        import readline
     except ImportError:
-        pass
+        return None
+    readline.parse_and_bind("set enable-bracketed-paste on")
+    readline.parse_and_bind(r'"\C-g": "\C-a/edit \C-m"')  # the line typed so far, to edit
+    readline.set_history_length(HISTORY_LENGTH)
+    path = history_file(environ)
+    if path:
+        try:
+            readline.read_history_file(path)
+        except OSError:
+            pass  # the first session, or an unreadable file: start afresh
+    return path
+
+
+def save_history(path):
+    """The input history, written with mode 0600 (it may hold anything typed)."""
+    if not path:
+        return
+    try:
+        import readline
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+        readline.write_history_file(path)
+    except (ImportError, OSError):
+        pass  # a history is a comfort: never a reason to fail
 
 
 # --- Statistics (-v), models (--list, --pull) -------------------------------
@@ -2480,6 +2831,9 @@ def build_parser(prog="ollama_chat.py"):
                         help="continue a saved conversation (and save it back there, "
                              "unless --save names another file)")
     parser.add_argument("--no-color", action="store_true", help="never use colours")
+    parser.add_argument("--nowordwrap", action="store_true",
+                        help="do not wrap replies at the terminal's width (never done for "
+                             "pipes and files)")
     parser.add_argument("--debug", action="store_true",
                         help="show a traceback on errors (for bug reports)")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
@@ -2571,7 +2925,7 @@ def main(argv=None):
     except KeyboardInterrupt:  # while reading a prompt from stdin
         sys.stderr.write("\n%s: interrupted\n" % PROG)
         return 130
-    display = Display(color=not args.no_color)
+    display = Display(color=not args.no_color, wrap=not args.nowordwrap)
     try:
         return run_and_report(args, display)
     except BrokenPipeError:  # stdout's reader has gone (| head), even while reporting

@@ -666,6 +666,8 @@ class FakeOllama:
     def next_reply(self, request):
         with self._lock:
             queue = self._scripts.get(request.route)
+            if is_load(request):  # `ollama run` and -i load the model first: not a turn
+                queue = self._scripts.get("load")
             reply = queue.popleft() if queue else None
         if reply is None:
             return self.default_reply(request)
@@ -675,7 +677,12 @@ class FakeOllama:
 
     @property
     def chat_requests(self):
-        return [r for r in self.requests if r.route == "/api/chat"]
+        """The chat turns: /api/chat requests but those that only load a model."""
+        return [r for r in self.requests if r.route == "/api/chat" and not is_load(r)]
+
+    @property
+    def load_requests(self):
+        return [r for r in self.requests if is_load(r)]
 
     def since(self, *version):
         """True if the fake plays Ollama `version` or later: since(0, 30)."""
@@ -972,6 +979,14 @@ class FakeOllama:
             runner.tokens = list(plan.tokens) + list(generated)
         if plan.keep_alive == 0:
             del self.loaded[plan.model.name]
+
+
+def is_load(request):
+    """A chat request with no messages for a named model: it only loads the model
+    (scripted replies for it go to script("load", ...), not to the turns')."""
+    body = request.json
+    return (request.route == "/api/chat" and isinstance(body, dict) and body.get("model")
+            and body.get("messages") == [])
 
 
 def echoed(text):

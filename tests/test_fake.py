@@ -67,7 +67,7 @@ class FakeTest(unittest.TestCase):
         except urllib.error.HTTPError as error:
             status, answer = error.code, json.loads(error.read().decode("utf-8"))
             error.close()
-        return status, answer, self.fake.chat_requests[-1]
+        return status, answer, self.fake.requests[-1]
 
     def reply_text(self, chunks):
         return "".join(c["message"]["content"] for c in chunks)

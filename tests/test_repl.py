@@ -331,14 +331,14 @@ class TerminalChatTest(ScriptTest):
         terminal.type(b"\x04")
         self.assertEqual(terminal.exit_code(), 0, terminal.screen)
         self.assertNotIn(b"Traceback", terminal.screen)
-        self.assertEqual(self.server.requests, [])
+        self.assertEqual(self.server.chat_requests, [])
 
     def test_bye_quits_with_0(self):
         terminal = self.start_on_terminal()
         terminal.expect(b">>> ")
         terminal.type(b"/bye\r")
         self.assertEqual(terminal.exit_code(), 0, terminal.screen)
-        self.assertEqual(self.server.requests, [])
+        self.assertEqual(self.server.chat_requests, [])
 
 
 class Terminal:

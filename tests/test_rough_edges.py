@@ -203,7 +203,7 @@ class UnfinishedBlockOnATerminalTest(TerminalTest):
         terminal.type(b"\x04")  # Ctrl+D on the empty continuation line
         terminal.expect(b"not sent")
         terminal.expect(b">>> ")
-        self.assertEqual(self.server.requests, [])
+        self.assertEqual(self.server.chat_requests, [])
         terminal.type(b"after\r")  # the session goes on
         terminal.expect(b"You said: after")
         terminal.expect(b">>> ")
