@@ -1953,7 +1953,7 @@ class Repl:
                 self.display.message("\n", "Use Ctrl+D or /bye to exit.", "dim")
                 continue
             if text is None:  # Ctrl+D: the shell's prompt starts on a line of its own
-                if is_terminal(self.stdin):
+                if is_terminal(self.stdin) and "readline" not in sys.modules:  # it does so
                     (self.display.out if self.editing else self.display.err).write("\n")
                 self.display.end_line()
                 return 0
@@ -2168,8 +2168,8 @@ def set_option(conversation, name, text):
     """/set parameter NAME VALUE, typed as Ollama takes it; stop adds one more."""
     kind = OLLAMA_OPTIONS.get(name)
     if kind is None:
-        raise ChatError("unknown parameter %r: one of %s" % (name, ", ".join(sorted(
-            OLLAMA_OPTIONS))))
+        raise ChatError("unknown parameter %r (closest: %s; /? lists more)" % (
+            name, ", ".join(closest_first(name, list(OLLAMA_OPTIONS))[:3])))
     if not text:
         raise ChatError("/set parameter %s needs a value" % name)
     if kind is str:
