@@ -2168,7 +2168,7 @@ def set_option(conversation, name, text):
     """/set parameter NAME VALUE, typed as Ollama takes it; stop adds one more."""
     kind = OLLAMA_OPTIONS.get(name)
     if kind is None:
-        raise ChatError("unknown parameter %r (closest: %s; /? lists more)" % (
+        raise ChatError("unknown parameter %r (closest: %s)" % (
             name, ", ".join(closest_first(name, list(OLLAMA_OPTIONS))[:3])))
     if not text:
         raise ChatError("/set parameter %s needs a value" % name)
