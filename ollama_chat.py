@@ -1937,7 +1937,8 @@ class Repl:
             self.display.message("", "Chatting with %s. /? for help, /bye or Ctrl+D to quit."
                                  % self.conversation.model, "dim")
             if not first:
-                self.loading = load_in_background(self.conversation)
+                self.loading = Loading(self.conversation)
+                self.loading.start()
         try:
             if first:
                 self.send(first)
@@ -2268,22 +2269,29 @@ def edit_text(text, environ):
         os.unlink(path)
 
 
-def load_in_background(conversation):
-    """Ask the server to load the model while the user types, as `ollama run` does."""
-    import concurrent.futures  # here, not at the top: only -i on a terminal needs it
+class Loading(threading.Thread):
+    """The model loading in the background while the user types, as `ollama run` does.
 
-    def load():
+    A daemon thread: Ctrl+D while a big model loads exits at once.
+    """
+
+    def __init__(self, conversation):
+        super().__init__(daemon=True)
+        self.conversation = conversation
+        self.failure = None  # a ChatError to tell at the first turn
+
+    def run(self):
+        conversation = self.conversation
         try:
             if conversation.api != "openai":
                 get_json(conversation.settings, "/api/chat",
                          {"model": conversation.model, "messages": [], "stream": False})
         except ChatError as err:
-            return None if err.not_ollama else err
-        return None
-    pool = concurrent.futures.ThreadPoolExecutor(1)
-    future = pool.submit(load)
-    pool.shutdown(wait=False)
-    return future
+            self.failure = None if err.not_ollama else err
+
+    def result(self):
+        """The failure, if the load failed; the first turn waits no longer than this."""
+        return self.failure if not self.is_alive() else None
 
 
 def file_path(text):
