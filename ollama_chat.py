@@ -84,7 +84,9 @@ MAX_LINE_WARNINGS = 5  # bad stream lines reported per reply, then a summary
 MAX_SECONDS = 10 ** 6  # the largest timeout a socket takes everywhere (11 days)
 IMAGE_PATH = re.compile(  # '/a b.png', "~/a.jpg", ./a\ b.webp: not https://x/a.png
     r"(?:(?<=\s)|^)(?:(['\"])((?:~|\.{1,2})?/[^'\"]+?\.(?:png|jpe?g|webp))\1"
-    r"|((?:~|\.{1,2})?/(?:\\.|[^\s\\])+?\.(?:png|jpe?g|webp)))(?=[\s.,;:!?)]|$)", re.I)
+    r"|((?:~|\.{1,2})?/(?:\\.|[^\s\\])+?\.(?:png|jpe?g|webp)))(?![\w.\-/])", re.I)
+SPACED_PATH = re.compile(  # /tmp/my cat.png as the shell passed it: taken only if it exists
+    r"(?:(?<=\s)|^)((?:~|\.{1,2})?/[^\n'\"]*? [^\n'\"]*?\.(?:png|jpe?g|webp))(?![\w.\-/])", re.I)
 LONE = re.compile("[\ud800-\udfff]")  # half a surrogate pair: no character at all
 BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"<>]+")  # a key a server echoes back
 TIME_LABEL = "現在の日時 local time:"  # before the time on each message the model gets
@@ -123,7 +125,7 @@ class Settings:
     def __init__(self, url, key, model, user_name, system, timeout, connect_timeout,
                  use_proxy, think, show_thinking, options, environ, api="auto", verbose=False,
                  url_name="API_URL", timeout_name="TIMEOUT", installed=False,
-                 keep_alive=None, format=None):
+                 keep_alive=None, format=None, model_name="MODEL_NAME"):
         self.installed = installed  # pip/pipx's ollama-chat: no constants to edit
         self.keep_alive = check_keep_alive("KEEP_ALIVE", keep_alive)
         self.format = format  # --format: "json" or a JSON schema
@@ -132,7 +134,7 @@ class Settings:
         self.base_url = server_base_url(url, url_name)
         self.api = check_api(api, url)  # the API to speak: "auto" tries Ollama's first
         self.key, self.key_source = resolve_key(key, environ)
-        self.model = check_text("MODEL_NAME", model, spaces=False)
+        self.model = check_text(model_name, model, spaces=False)
         self.user_name = check_text("USER_NAME", user_name, empty=True)  # the demo checks it
         self.system = check_text("SYSTEM_PROMPT", system, empty=True)
         self.timeout = check_seconds(timeout_name, timeout)
@@ -164,9 +166,11 @@ class Settings:
         host, chosen = environ.get("OLLAMA_HOST", ""), environ.get("OLLAMA_CHAT_MODEL", "")
         if url == SHIPPED_URL and host.strip() and "url" not in overrides:
             url, url_name = ollama_host(host), "OLLAMA_HOST"
+        model_name = "MODEL_NAME"
         if model == SHIPPED_MODEL and chosen.strip() and "model" not in overrides:
-            model = chosen
-        values = dict(url=url, url_name=url_name, key=API_KEY, model=model, user_name=USER_NAME,
+            model, model_name = chosen, "OLLAMA_CHAT_MODEL"
+        values = dict(url=url, url_name=url_name, key=API_KEY, model=model, model_name=model_name,
+                      user_name=USER_NAME,
                       timeout_name="--timeout" if installed else "TIMEOUT", keep_alive=KEEP_ALIVE,
                       system=SYSTEM_PROMPT, timeout=TIMEOUT, connect_timeout=CONNECT_TIMEOUT,
                       use_proxy=USE_PROXY, think=THINK, show_thinking=SHOW_THINKING,
@@ -236,8 +240,9 @@ def server_base_url(text, name="API_URL"):
     if not parts.hostname:
         raise ConfigError("%s has no host name: %r" % (name, shown))
     if "@" in parts.netloc:
-        raise ConfigError("%s must not contain a user name or password: "
-                          "put the key in API_KEY instead" % name)
+        raise ConfigError("%s must not contain a user name or password: put the key in "
+                          "%s instead" % (name, "API_KEY" if name == "API_URL"
+                                          else "OLLAMA_API_KEY"))
     if parts.query or parts.fragment:
         raise ConfigError("%s must not have a ?query or #fragment: %r" % (name, shown))
     path = parts.path.rstrip("/")
@@ -504,13 +509,18 @@ def connection_broke(settings, err, when, outcome=""):
 
 def get_json(settings, path, body=None):
     """A small JSON request (/api/tags, /api/version); returns the decoded object."""
+    return get_json_and_headers(settings, path, body)[0]
+
+
+def get_json_and_headers(settings, path, body=None):
+    """get_json, and the answer's headers (which name some servers)."""
     with open_api(settings, path, body) as response:
         data = read_body(settings, response, MAX_ANSWER)
     if len(data) >= MAX_ANSWER:
         raise ChatError("%s%s answered with more than %d MB: is %s pointing at Ollama?"
                         % (settings.base_url, path, MAX_ANSWER >> 20, settings.url_name))
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8")), response.headers
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         raise ChatError("%s%s did not answer with JSON: is %s pointing at Ollama?"
                         % (settings.base_url, path, settings.url_name)) from None
@@ -634,6 +644,7 @@ class Reply:
         self.thought = False  # it had thinking, which eval_count counts but no prompt holds
         self.lookalike = False  # "response" chunks, as /api/generate sends them
         self.usage = None  # an OpenAI stream's token counts, in Ollama's names
+        self.warn = None  # few_warnings(): a reply's bad lines are told a few times only
         self.empty = True  # nothing at all came
 
     @property
@@ -648,7 +659,8 @@ def stream_reply(settings, display, body, label=""):
     try:
         with open_api(settings, "/api/chat", body) as response:
             check_stream(settings, response, settings.chat_url, "application/x-ndjson")
-            for chunk in read_ndjson(settings, response, few_warnings(display.warn)):
+            reply.warn = few_warnings(display.warn)
+            for chunk in read_ndjson(settings, response, reply.warn):
                 show_chunk(settings, display, reply, chunk)
                 if chunk.get("done") is True:
                     reply.final = chunk
@@ -671,6 +683,11 @@ def check_stream(settings, response, url, expected):
     if kind == "text/event-stream" and expected != kind:  # llama.cpp's /api/chat did that
         raise ChatError("%s answered /api/chat with an OpenAI-style event stream: it is not "
                         "Ollama." % settings.host_port, not_ollama=True)
+    if kind == "application/json" and expected == "text/event-stream":  # no stream at all
+        words = server_words(parse_line(read_body(settings, response, ERROR_BODY_LIMIT),
+                                        lambda text: None))
+        raise ChatError("%s answered with %s instead of a stream." % (url, (
+            "an error: %s" % words[:300]) if words else "one JSON object"))
     packed = response.headers.get("Content-Encoding", "identity").lower()
     if packed != "identity":  # never asked for: a proxy in between did it
         raise ChatError("%s sent the reply compressed (Content-Encoding: %s) though it "
@@ -682,10 +699,12 @@ def check_stream(settings, response, url, expected):
 def check_reply(settings, display, reply, url):
     """After the stream: a reply is kept only if it is whole and says something."""
     if reply.final is None and not reply.chat_seen:
-        raise ChatError("%s answered, but not with a chat stream%s: is %s pointing at "
-                        "Ollama (port 11434)?" % (url, (
+        raise ChatError("%s answered, but not with a chat stream%s: is %s pointing at %s?"
+                        % (url, (
                             " (an empty body: a lookalike of Ollama does that for an unknown "
-                            "model)" if reply.empty else ""), settings.url_name),
+                            "model)" if reply.empty else ""), settings.url_name,
+                           "the server's OpenAI-compatible API" if "/v1/" in url
+                           else "Ollama (port 11434)"),
                         not_ollama=True)
     if reply.final is None:
         raise ChatError("the stream from %s ended before the reply was finished (the "
@@ -713,12 +732,12 @@ def show_chunk(settings, display, reply, chunk):
     if isinstance(chunk.get("response"), str) and not isinstance(message, dict):
         if not reply.lookalike:  # an "Ollama API" proxy that answers as /api/generate
             reply.lookalike = True
-            display.warn("this server answers /api/chat as /api/generate does (\"response\" "
+            display.once("this server answers /api/chat as /api/generate does (\"response\" "
                          "chunks): an Ollama lookalike, not Ollama. Showing them as the reply.")
         message = {"content": chunk["response"]}
     if not isinstance(message, dict):
         if "done" not in chunk:
-            display.warn("skipped a line that is not a chat message: %.60s" % json.dumps(chunk))
+            reply.warn("skipped a line that is not a chat message: %.60s" % json.dumps(chunk))
         return
     reply.chat_seen = True
     show_message(settings, display, reply, message.get("thinking"), message.get("content"))
@@ -767,8 +786,13 @@ def attach_images(text, display):
     ('no images here, just /etc/hosts and https://x.org/a.png', [], [])
     """
     images, files = [], []
-    for match in list(IMAGE_PATH.finditer(text)):
-        path = os.path.expanduser(match.group(2) or re.sub(r"\\(.)", r"\1", match.group(3)))
+    spaced = [m for m in SPACED_PATH.finditer(text)
+              if os.path.isfile(os.path.expanduser(m.group(1)))]
+    for match in spaced + list(IMAGE_PATH.finditer(text)):
+        if match.group(0) not in text:
+            continue  # a part of a path with spaces, attached already
+        path = os.path.expanduser(match.group(1) if match.re is SPACED_PATH
+                                  else match.group(2) or re.sub(r"\\(.)", r"\1", match.group(3)))
         try:
             if os.path.getsize(path) > MAX_IMAGE:
                 raise ConfigError("the image %s is larger than %d MB, the most Ollama takes; "
@@ -781,9 +805,11 @@ def attach_images(text, display):
         import base64  # here, not at the top: only an image needs it
         images.append(base64.b64encode(data).decode("ascii"))
         files.append(path)
-        text = text.replace(match.group(0), " ", 1)
+        text = text.replace(match.group(0), "", 1)
         display.message("", "Added image '%s'" % path, "dim")
-    return (" ".join(text.split()) if files else text), images, files
+    if files:  # the spaces the paths leave, not the lines of the text
+        text = re.sub(r"[ \t]{2,}", " ", text).strip()
+    return text, images, files
 
 
 def without_time(text):
@@ -857,8 +883,13 @@ class Conversation:
             show_stats(self.display, reply.final)
         self.messages = turn + [{"role": "assistant", "content": reply.text}]
         self.grown_from = (self.model, self.system, len(self.messages))
-        if self.api == "ollama":  # other servers tell no window
+        if self.api == "ollama":
             self.gauge.measure(self.model, turn, reply, grew)
+        elif self.verbose and count(reply.final, "prompt_eval_count") is not None:
+            self.display.message("", "context: {:,} tokens; the window is not known (an "
+                                 "OpenAI-compatible server does not tell it)".format(
+                                     reply.final["prompt_eval_count"]
+                                     + (count(reply.final, "eval_count") or 0)), "dim")
         if self.save_path:
             self.save(self.save_path)
         return reply
@@ -1122,13 +1153,16 @@ def other_api(settings, display, err, api):
     name = server_name(str(err), headers, models)
     if api == "auto" and model_list(models) is not None:
         display.message("note: ", "%s at %s does not speak Ollama's API; using its "
-                        "OpenAI-compatible one (/v1/chat/completions). API_STYLE = \"openai\" "
-                        "skips this check." % (name, settings.host_port), "cyan")
+                        "OpenAI-compatible one (/v1/chat/completions). %s skips this check."
+                        % (name, settings.host_port, "--api openai" if settings.installed
+                           else "API_STYLE = \"openai\""), "cyan")
         return "openai"
     if name == "Open WebUI":
-        raise ChatError("%s\n  This looks like Open WebUI: use its Ollama passthrough, %s = "
-                        "%s/ollama/api/chat, with an Open WebUI API key (Settings > Account) "
-                        "in API_KEY." % (err, settings.url_name, settings.base_url),
+        where = ("--url " if settings.installed or settings.url_name == "--url"
+                 else settings.url_name + " = ")
+        raise ChatError("%s\n  This looks like Open WebUI: use its Ollama passthrough, "
+                        "%s%s/ollama/api/chat, with an Open WebUI API key (Settings > "
+                        "Account) in %s." % (err, where, settings.base_url, key_name(settings)),
                         err.status)
     if name and model_list(models) is not None:  # API_STYLE = "ollama" said not to switch
         raise ChatError("%s\n  %s at %s is not Ollama; it speaks the OpenAI-compatible API: "
@@ -1142,15 +1176,9 @@ def other_api(settings, display, err, api):
 def probe(settings, path):
     """GET path as a quick question: (its JSON or None, its headers or {})."""
     try:
-        with open_api(settings, path) as response:
-            body = read_body(settings, response, MAX_ANSWER)
-            headers = response.headers
+        return get_json_and_headers(settings, path)
     except ChatError:
         return None, {}
-    try:
-        return json.loads(body.decode("utf-8")), headers
-    except (ValueError, RecursionError):
-        return None, headers
 
 
 def model_list(data):
@@ -1172,9 +1200,11 @@ def server_name(text, headers, models):
         return "LM Studio"
     if "vllm" in owners:
         return "vLLM"
-    if "litellm" in server or "litellm" in owners or headers.get("x-litellm-version"):
+    created = {m.get("created") for m in entries or () if isinstance(m, dict)}
+    if ("litellm" in server or "litellm" in owners or headers.get("x-litellm-version")
+            or 1677610602 in created):  # the "created" LiteLLM gives every model
         return "LiteLLM"
-    if "localai" in server or "localai" in owners:
+    if "localai" in server or "localai" in owners or "Resource not found" in text:
         return "LocalAI"
     if "user" in owners:
         return "Jan"
@@ -1216,7 +1246,8 @@ def stream_openai_reply(settings, display, body, label=""):
     try:
         with open_api(settings, "/v1/chat/completions", body) as response:
             check_stream(settings, response, url, "text/event-stream")
-            for event in read_events(settings, response, few_warnings(display.warn)):
+            reply.warn = few_warnings(display.warn)
+            for event in read_events(settings, response, reply.warn):
                 if event == "[DONE]":
                     break
                 show_event(settings, display, reply, event)
@@ -1260,7 +1291,7 @@ def show_event(settings, display, reply, event):
     choices = event.get("choices")
     if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)):
         if usage is None:
-            display.warn("skipped an event that is not a chat chunk: %.60s" % json.dumps(event))
+            reply.warn("skipped an event that is not a chat chunk: %.60s" % json.dumps(event))
         return
     reply.chat_seen = True
     delta = choices[0].get("delta")
@@ -1474,8 +1505,9 @@ def http_error(settings, path, err, model=None):
     lines = ["%s%s" % (origin, ": " + server_text if server_text else "")]
     if status in (401, 403):
         lines.append(key_hint(settings, status))
-    elif (status in (400, 404) and model and is_json
-          and re.search(r"(?i)model.*(not found|does not exist)", server_text)):
+    elif (status in (400, 404) and model and (is_json or not path.startswith("/api/"))
+          and re.search(r"(?i)model.*(not found|does not exist)|invalid model name|no running "
+                        r"session found for model", server_text)):
         return model_missing_error(settings, model, server_text, path)
     elif status == 404:
         lines.append("no %s API at %s%s: check %s."
@@ -1492,7 +1524,8 @@ def http_error(settings, path, err, model=None):
         lines.append("this model cannot see images: use a vision model (gemma3, llava, "
                      "qwen2.5vl...) or send the message without them.")
     elif status == 400 and "does not support thinking" in server_text:
-        lines.append("set THINK = None (or False) for this model.")
+        lines.append("this model does not think: leave out --think%s."
+                     % ("" if settings.installed else " and set THINK = None"))
     elif status in (502, 503, 504) and proxy_in_use(settings) and not is_json:
         lines.append("the answer came from the proxy %s (USE_PROXY = True): it may not "
                      "reach %s. Add that host to no_proxy, or set USE_PROXY = False."
@@ -1566,6 +1599,11 @@ def page_title(page, status):
     return " ".join(title.split())[:100]
 
 
+def key_name(settings):
+    """Where the key goes, as the program was started."""
+    return "OLLAMA_API_KEY" if settings.installed else "API_KEY"
+
+
 def key_hint(settings, status):
     if not settings.key and settings.installed:
         return "the server wants an API key: set the environment variable OLLAMA_API_KEY."
@@ -1581,9 +1619,10 @@ def key_hint(settings, status):
 
 
 def model_missing_error(settings, model, server_text, path="/api/chat"):
-    lines = ["model %r is not installed on %s (server: %s)."
-             % (model, settings.host_port, server_text)]
-    if path.startswith("/api/"):
+    ollama = path.startswith("/api/")
+    lines = ["model %r is not %s %s (server: %s)." % (
+        model, "installed on" if ollama else "served by", settings.host_port, server_text)]
+    if ollama:
         lines.append("Install it with: ollama pull %s (or run with --pull)" % model)
     try:
         names = (installed_models if path.startswith("/api/") else openai_models)(settings)
@@ -1591,7 +1630,8 @@ def model_missing_error(settings, model, server_text, path="/api/chat"):
         names = None
     if names:
         closest = closest_first(model, names)[:8]
-        lines.append("Installed models, closest first: " + ", ".join(closest))
+        lines.append("%s, closest first: %s" % ("Installed models" if ollama else
+                                                  "The models it serves", ", ".join(closest)))
     elif names is not None:
         lines.append("No models are installed there yet.")
     return ChatError("\n  ".join(lines), 404)
@@ -1744,6 +1784,7 @@ class Display:
         self.out_safe = harmless if is_terminal(self.out) else str  # pipes get it byte for byte
         self.err_safe = harmless if is_terminal(self.err) else str
         self.secrets = []  # the API key, never shown, even when a server echoes it
+        self.said = set()  # the warnings said once
         self.wrap = wrap and is_terminal(self.out)  # word wrap: on a terminal only
         self.width, self.column, self.word = 80, 0, ""  # where the reply is on its line
 
@@ -1860,6 +1901,12 @@ class Display:
 
     def warn(self, text):
         self.message("warning: ", text, "yellow")
+
+    def once(self, text):
+        """A warning said once a run, however often its cause comes back."""
+        if text not in self.said:
+            self.said.add(text)
+            self.warn(text)
 
     def status_line(self, text):
         """A line redrawn in place on a terminal's stderr; None erases it."""
@@ -2398,7 +2445,7 @@ def human_size(size):
 
 
 def list_models(settings, display):
-    data = None if settings.api == "openai" else get_json(settings, "/api/tags")
+    data = None if settings.api == "openai" else ollama_answer(settings, "/api/tags")
     if not (isinstance(data, dict) and isinstance(data.get("models"), list)):
         return list_openai_models(settings, display, data)
     models = [m for m in data["models"] if isinstance(m, dict)]
@@ -2416,9 +2463,20 @@ def list_models(settings, display):
     return 0
 
 
+def ollama_answer(settings, path):
+    """GET one of Ollama's paths; None where the server has no such path and
+    API_STYLE = "auto" may look for the OpenAI-compatible API instead."""
+    try:
+        return get_json(settings, path)
+    except ChatError as err:
+        if settings.api == "auto" and err.status in (404, 405):
+            return None
+        raise
+
+
 def list_openai_models(settings, display, tags):
     """--list where /api/tags is not Ollama's: the models /v1/models serves."""
-    models, headers = probe(settings, "/v1/models")
+    models, headers = get_json_and_headers(settings, "/v1/models")  # a key refused is said
     if model_list(models) is None:
         raise ChatError("%s/api/tags did not list models%s: is %s pointing at Ollama?" % (
             settings.base_url, " (it said: %s)" % server_words(tags) if server_words(tags)
@@ -2536,15 +2594,23 @@ def run_check(settings, display):
         report("info", "wsl", "WSL2 detected: Ollama running on Windows must listen on "
                               "0.0.0.0 (or use mirrored networking) to be reached from here")
     try:
-        version = None if settings.api == "openai" else get_json(settings, "/api/version")
+        version, missing = None, None
+        try:
+            if settings.api != "openai":
+                version = get_json(settings, "/api/version")
+        except ChatError as err:  # no such path: maybe another API is there
+            if not (settings.api == "auto" and err.status in (404, 405)):
+                raise
+            missing = err
         if not (isinstance(version, dict) and isinstance(version.get("version"), str)
                 and version["version"]):
-            models, headers = probe(settings, "/v1/models")
+            models, headers = (get_json_and_headers(settings, "/v1/models")
+                               if settings.api == "openai" else probe(settings, "/v1/models"))
             if settings.api != "ollama" and model_list(models) is not None:
                 return check_openai(settings, report, server_name("", headers, models))
-            raise ChatError("a server answers at %s, but not as Ollama does (/api/version "
-                            "has no version): is %s pointing at Ollama?"
-                            % (settings.host_port, settings.url_name))
+            raise missing or ChatError("a server answers at %s, but not as Ollama does "
+                                       "(/api/version has no version): is %s pointing at "
+                                       "Ollama?" % (settings.host_port, settings.url_name))
         names = installed_models(settings)
         check_key_at(settings, "/api/chat", {"model": "", "messages": []})
     except ChatError as err:
