@@ -119,7 +119,8 @@ class Settings:
     """What one run uses: the constants at the top, or the flags that replace them.
 
     Checked once when built, and never changed afterwards: what a chat changes as
-    it goes (the model, the system prompt) belongs to the Conversation.
+    it goes (the model, the system prompt, /set's options) belongs to the
+    Conversation.
     """
 
     def __init__(self, url, key, model, user_name, system, timeout, connect_timeout,

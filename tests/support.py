@@ -41,6 +41,13 @@ def spoken(messages):
             if m.get("role") == "user" else m for m in messages]
 
 
+class TerminalIO(io.StringIO):
+    """A stdout or stderr that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+
 class Gate(threading.Event):
     """A Reply's hold that also tells when the request has reached it."""
 
@@ -122,21 +129,27 @@ class ScriptTest(unittest.TestCase):
         """The messages of the number-th chat request, each as the user typed it."""
         return spoken(self.server.chat_requests[number].json["messages"])
 
-    def run_main(self, *args, stdin="", constants=None):
+    def run_main(self, *args, stdin="", constants=None, env=None, terminal=False, here=False):
         """main(args) in this process, with the constants edited and the output captured.
 
-        Like run_script (a clean environment, API_URL at the fake unless constants say
-        otherwise), without a new Python each time; returns (exit code, stdout, stderr).
+        Like run_script (a clean environment plus env, API_URL at the fake unless
+        constants say otherwise), without a new Python each time. terminal: stdout
+        and stderr say they are terminals; here: run in the test's folder.
+        Returns (exit code, stdout, stderr).
         """
         constants = dict({"API_URL": self.server.url + "/api/chat"}, **(constants or {}))
-        out, err = io.StringIO(), io.StringIO()
+        out, err = (TerminalIO(), TerminalIO()) if terminal else (io.StringIO(), io.StringIO())
         with contextlib.ExitStack() as stack:
             for name, value in constants.items():
                 stack.enter_context(mock.patch.object(ollama_chat, name, value))
-            stack.enter_context(mock.patch.dict(os.environ, clean_env(), clear=True))
+            stack.enter_context(mock.patch.dict(os.environ, clean_env(**(env or {})),
+                                                clear=True))
             stack.enter_context(mock.patch("sys.stdin", io.StringIO(stdin)))
             stack.enter_context(contextlib.redirect_stdout(out))
             stack.enter_context(contextlib.redirect_stderr(err))
+            if here:
+                stack.callback(os.chdir, os.getcwd())
+                os.chdir(self.tmp)
             self.addCleanup(urllib.request.install_opener, None)  # main() installs its own
             try:
                 code = ollama_chat.main(list(args))

@@ -6,9 +6,7 @@ main() in this process with stdout and stderr standing in for a terminal (an
 isatty() that says True). A "# Was a bug:" comment tells what a test first found.
 """
 
-import contextlib
 import gzip
-import io
 import json
 import os
 import re
@@ -16,9 +14,7 @@ import subprocess
 import sys
 import threading
 import unittest
-import urllib.request
 import zlib
-from unittest import mock
 
 from support import ScriptTest, clean_env, closed_port, user
 from fake_ollama import (Reply, chat_chunks, final_chunk, json_error, json_reply,
@@ -48,13 +44,6 @@ OWN = re.compile(r"\x1b\[(?:0|1|2|31|32|33|36)(?:;(?:0|1|2|31|32|33|36))*m|\r\x1
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but newline and tab
 
 
-class Terminal(io.StringIO):
-    """A stdout or stderr that says it is a terminal."""
-
-    def isatty(self):
-        return True
-
-
 def conversation_file(path, model="llama3", messages=(), raw=None):
     """A conversation as --save writes it (or raw text), for --resume."""
     text = raw if raw is not None else json.dumps(
@@ -69,24 +58,9 @@ def conversation_file(path, model="llama3", messages=(), raw=None):
 class HostileTest(ScriptTest):
 
     def run_here(self, *args, env=None, stdin="", constants=None, terminal=False):
-        """main() in this process like run_main, with environment variables, and
-        stdout and stderr that are terminals if `terminal`."""
-        constants = dict({"API_URL": self.server.url + "/api/chat"}, **(constants or {}))
-        out, err = (Terminal(), Terminal()) if terminal else (io.StringIO(), io.StringIO())
-        with contextlib.ExitStack() as stack:
-            for name, value in constants.items():
-                stack.enter_context(mock.patch.object(ollama_chat, name, value))
-            stack.enter_context(mock.patch.dict(os.environ, clean_env(**(env or {})),
-                                                clear=True))
-            stack.enter_context(mock.patch("sys.stdin", io.StringIO(stdin)))
-            stack.enter_context(contextlib.redirect_stdout(out))
-            stack.enter_context(contextlib.redirect_stderr(err))
-            self.addCleanup(urllib.request.install_opener, None)  # main() installs its own
-            try:
-                code = ollama_chat.main(list(args))
-            except SystemExit as exit:  # argparse
-                code = exit.code
-        return code, out.getvalue(), err.getvalue()
+        """main() in this process, stdout and stderr terminals if `terminal`."""
+        return self.run_main(*args, env=env, stdin=stdin, constants=constants,
+                             terminal=terminal)
 
     def run_bytes(self, *args, env=None, input=None):
         """The real script in a subprocess; its output as bytes (any encoding)."""

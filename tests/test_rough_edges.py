@@ -6,8 +6,6 @@ Most tests run main() in this process (fast); the ones that need a terminal run 
 real script on a pseudo-terminal.
 """
 
-import contextlib
-import io
 import json
 import os
 import platform
@@ -22,7 +20,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 import warnings
 from unittest import mock
 
@@ -45,25 +42,7 @@ class InProcessTest(ScriptTest):
     http_proxy...) and the current folder set to the test's temporary folder."""
 
     def main(self, *args, stdin="", constants=None, env=None):
-        constants = dict({"API_URL": self.server.url + "/api/chat"}, **(constants or {}))
-        out, err = io.StringIO(), io.StringIO()
-        here = os.getcwd()
-        with contextlib.ExitStack() as stack:
-            for name, value in constants.items():
-                stack.enter_context(mock.patch.object(ollama_chat, name, value))
-            stack.enter_context(mock.patch.dict(os.environ, clean_env(**(env or {})),
-                                                clear=True))
-            stack.enter_context(mock.patch("sys.stdin", io.StringIO(stdin)))
-            stack.enter_context(contextlib.redirect_stdout(out))
-            stack.enter_context(contextlib.redirect_stderr(err))
-            stack.callback(os.chdir, here)
-            os.chdir(self.tmp)
-            self.addCleanup(urllib.request.install_opener, None)  # main() installs its own
-            try:
-                code = ollama_chat.main(list(args))
-            except SystemExit as exit:  # argparse
-                code = exit.code
-        return code, out.getvalue(), err.getvalue()
+        return self.run_main(*args, stdin=stdin, constants=constants, env=env, here=True)
 
     def chat(self, *lines, args=(), **options):
         """`-i` with these lines on stdin (a pipe, not a terminal)."""
