@@ -643,7 +643,6 @@ class Reply:
         self.final = None  # the last chunk, "done": true, with the statistics
         self.chat_seen = False  # any line that looked like a chat stream
         self.thought = False  # it had thinking, which eval_count counts but no prompt holds
-        self.lookalike = False  # "response" chunks, as /api/generate sends them
         self.usage = None  # an OpenAI stream's token counts, in Ollama's names
         self.warn = None  # few_warnings(): a reply's bad lines are told a few times only
         self.empty = True  # nothing at all came
@@ -730,16 +729,15 @@ def show_chunk(settings, display, reply, chunk):
                         not_ollama=reply.empty)
     reply.empty = False
     message = chunk.get("message")
-    if isinstance(chunk.get("response"), str) and not isinstance(message, dict):
-        if not reply.lookalike:  # an "Ollama API" proxy that answers as /api/generate
-            reply.lookalike = True
-            display.once("this server answers /api/chat as /api/generate does (\"response\" "
-                         "chunks): an Ollama lookalike, not Ollama. Showing them as the reply.")
-        message = {"content": chunk["response"]}
     if not isinstance(message, dict):
-        if "done" not in chunk:
-            reply.warn("skipped a line that is not a chat message: %.60s" % json.dumps(chunk))
-        return
+        if not isinstance(chunk.get("response"), str):
+            if "done" not in chunk:
+                reply.warn("skipped a line that is not a chat message: %.60s"
+                           % json.dumps(chunk))
+            return
+        display.once("this server answers /api/chat as /api/generate does (\"response\" "
+                     "chunks): an Ollama lookalike, not Ollama. Showing them as the reply.")
+        message = {"content": chunk["response"]}
     reply.chat_seen = True
     show_message(settings, display, reply, message.get("thinking"), message.get("content"))
 
@@ -1809,9 +1807,11 @@ class Display:
 
     def answer(self, label, text):
         """A piece of the reply, on screen at once; the label (bold) before the first."""
-        self.stop_waiting()
-        self.done_thinking()
-        text = self.out_safe(text)
+        if self.spinner or self.thinking_shown:  # (a test first: this runs per token)
+            self.stop_waiting()
+            self.done_thinking()
+        if self.out_safe is not str:
+            text = self.out_safe(text)
         if label:
             self.write(self.paint(label, "bold", "green"))
             self.column = text_width(label)
