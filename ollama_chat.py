@@ -867,10 +867,12 @@ class Conversation:
             body["truncate"] = False
         return body
 
-    def ask(self, text, again=False):
-        """One turn; with again=True, a new reply to the last message replaces the old one."""
+    def ask(self, text, again=False, attached=""):
+        """One turn; with again=True, a new reply to the last message replaces the old one.
+        attached: a file's text (/read) sent before the message, not searched for images."""
         check_utf8(text)
         text, images, files = attach_images(text, self.display)
+        text = attached + text
         history = self.messages[:-2] if again else self.messages
         grew = self.grown_from == (self.model, self.system, len(history))
         message = {"role": "user", "content": with_time(text)}
@@ -1827,7 +1829,7 @@ class Display:
                 self.column, self.word = 0, ""
                 out.append(char)
                 continue
-            width = char_width(char)
+            width = 8 - self.column % 8 if char == "\t" else char_width(char)
             if self.column + width > self.width:
                 if char == " ":  # the space where the line breaks is not shown
                     self.column, self.word = 0, ""
@@ -2021,12 +2023,11 @@ class Repl:
             if failure:
                 self.display.warn("loading %s in advance failed: %s" % (
                     self.conversation.model, str(failure).split("\n")[0]))
-        if self.attached and not again:
-            text, self.attached = self.attached + text, ""
+        attached, self.attached = ("", self.attached) if again else (self.attached, "")
         self.last_prompt = text
         self.replaceable = again  # a failed /retry leaves the old reply to replace
         try:
-            self.conversation.ask(text, again=again)
+            self.conversation.ask(text, again=again, attached=attached)
             self.replaceable = True
         except KeyboardInterrupt:
             self.display.stop_waiting()
@@ -2115,9 +2116,11 @@ class Repl:
         return None
 
     def set_system(self, text):
-        if text.startswith('"""'):  # /set system """ ... """
-            text = text[3:] + "\n" + (self.read_message_rest() or "")
-        self.conversation.system = check_text("/system", text.strip('"\n '), empty=True)
+        if text.startswith('"""') and len(text) >= 6 and text.endswith('"""'):
+            text = text[3:-3]  # /set system """Be brief."""
+        elif text.startswith('"""'):  # /set system """ and the lines up to """
+            text = text[3:] + "\n" + self.read_message_rest()
+        self.conversation.system = check_text("/system", text.strip("\n "), empty=True)
         self.say("System prompt set." if self.conversation.system else "System prompt cleared.")
 
     def read_message_rest(self):
@@ -2162,6 +2165,8 @@ class Repl:
         elif what in ("history", "nohistory"):
             self.history = history_file(conversation.settings.environ) if what == "history" \
                 and self.editing else None
+            if "readline" in sys.modules:  # what is typed meanwhile is not kept at all
+                sys.modules["readline"].set_auto_history(bool(self.history))
             say("Input history %s." % ("kept" if self.history else "not kept"))
         else:
             self.display.error("unknown /set %s: /? lists what /set takes" % argument)
@@ -2226,6 +2231,8 @@ def set_option(conversation, name, text):
         return
     try:
         value = {"true": True, "false": False}[text.lower()] if kind is bool else kind(text)
+        if value != value or abs(value) == float("inf"):  # JSON has no NaN or Infinity
+            raise ValueError(text)
     except (KeyError, ValueError):
         raise ChatError("%s takes %s, not %r" % (name, {int: "a whole number", float: "a "
                                                         "number", bool: "true or false"}[kind],
@@ -2267,7 +2274,11 @@ def show_model(conversation, what):
     details = data.get("details") if isinstance(data.get("details"), dict) else {}
     info = data.get("model_info") if isinstance(data.get("model_info"), dict) else {}
     trained = next((count(info, k) for k in info if k.endswith(".context_length")), None)
-    window = conversation.gauge.window(conversation.model, SMALLEST_WINDOW)
+    window = conversation.gauge.window(conversation.model, 0)  # num_ctx, or asked already
+    if window is None or not window[1]:
+        window = ask_window(conversation.settings, conversation.model)
+        if window and window[1]:  # /api/ps knows it once the model runs: keep it
+            conversation.gauge.windows[conversation.model] = window
     rows = [("model", conversation.model), ("family", details.get("family")),
             ("parameters", details.get("parameter_size")),
             ("quantization", details.get("quantization_level")),
@@ -2331,9 +2342,9 @@ class Loading(threading.Thread):
     def run(self):
         conversation = self.conversation
         try:
-            if conversation.api != "openai":
-                get_json(conversation.settings, "/api/chat",
-                         {"model": conversation.model, "messages": [], "stream": False})
+            if conversation.api != "openai":  # with the options, or the first turn reloads
+                body = dict(conversation.request_body([]), messages=[], stream=False)
+                get_json(conversation.settings, "/api/chat", body)
         except ChatError as err:
             self.failure = None if err.not_ollama else err
 

@@ -678,7 +678,8 @@ class FakeOllama:
     @property
     def chat_requests(self):
         """The chat turns: /api/chat requests but those that only load a model."""
-        return [r for r in self.requests if r.route == "/api/chat" and not is_load(r)]
+        return [r for r in self.requests
+                if r.route == "/api/chat" and not is_load(r) and getattr(r, "whole", True)]
 
     @property
     def load_requests(self):
@@ -1047,6 +1048,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         request = Request(self.command, self.path, dict(self.headers.items()), body)
+        request.whole = len(body) == length  # not a client that hung up while sending
         fake = self.server.fake
         with fake._lock:
             fake.requests.append(request)

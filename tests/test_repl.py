@@ -269,7 +269,7 @@ class TerminalChatTest(ScriptTest):
     def start_on_terminal(self, *args):
         path = self.script()
         argv = [sys.executable, path, "-i"] + list(args)
-        env = clean_env(TERM="xterm")
+        env = clean_env(TERM="xterm", HOME=self.tmp)  # its input history: in the test's folder
         with warnings.catch_warnings():  # 3.12+: fork() with the fake's threads running
             warnings.simplefilter("ignore", DeprecationWarning)
             pid, fd = pty.fork()
