@@ -331,6 +331,7 @@ class BehindNginx(support.ScriptTest):
         first = ["こんにちは", "、", "太郎", "さん", "。", "🍣", "寿司", " sushi ", "é", "\n"] * 400
         first.append("終わり。")
         second = ["二つ目", "の", "返事", "です", "。"] * 50
+        self.server.default_num_ctx = 8192  # a 4,001-token reply: no "window full" warning
         self.server.script("/api/chat", Reply(chat_chunks(*first)), Reply(chat_chunks(*second)))
         code, out, err = self.demo("http://127.0.0.1:%d" % self.buffered_port)
         self.assertEqual((code, err), (0, ""), out[-500:])
