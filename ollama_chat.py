@@ -2020,7 +2020,7 @@ class Repl:
     def send(self, text, again=False):
         if self.loading:  # said now, at the first turn: a load that failed
             failure, self.loading = self.loading.result(), None
-            if failure:
+            if failure and failure.status:  # no connection at all: the turn will say so
                 self.display.warn("loading %s in advance failed: %s" % (
                     self.conversation.model, str(failure).split("\n")[0]))
         attached, self.attached = ("", self.attached) if again else (self.attached, "")
