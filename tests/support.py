@@ -15,6 +15,11 @@ import unittest
 import urllib.request
 from unittest import mock
 
+try:
+    import pty
+except ImportError:  # Windows
+    pty = None
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SCRIPT = os.path.join(ROOT, "ollama_chat.py")
@@ -156,6 +161,41 @@ class ScriptTest(unittest.TestCase):
             except SystemExit as exit:  # argparse
                 code = exit.code
         return code, out.getvalue(), err.getvalue()
+
+    def run_on_terminal(self, *args, stdout_too=True, env=None, when_seen=None, constants=None):
+        """Run with stderr (and stdout) on a pty; when `when_seen` shows, call it.
+
+        Returns (exit code, what the terminal got, what the stdout pipe got).
+        """
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        proc = subprocess.Popen(
+            [sys.executable, self.script(**(constants or {}))] + list(args),
+            stdin=subprocess.DEVNULL,
+            stdout=slave if stdout_too else subprocess.PIPE, stderr=slave,
+            env=clean_env(TERM="xterm", **(env or {})), cwd=self.tmp)
+        os.close(slave)
+        piped = []
+        if not stdout_too:
+            reader = threading.Thread(target=lambda: piped.append(proc.stdout.read()))
+            reader.start()
+        screen = b""
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            screen += data
+            if when_seen and when_seen[0] in screen:
+                when_seen[1]()
+                when_seen = None
+        code = proc.wait(timeout=30)
+        if not stdout_too:
+            reader.join()
+            proc.stdout.close()
+        return code, screen, piped[0] if piped else b""
 
     def start_script(self, *args, env=None, constants=None, **popen):
         """Start it without waiting (for Ctrl+C and pipe tests)."""

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import unittest
 import zlib
 
@@ -91,33 +90,10 @@ class PseudoTerminalTest(HostileTest):
     """The reply and the thinking, the real script on a real pty."""
 
     def run_on_terminal(self, *args, stdout_too=True):
-        """Run with stderr (and stdout) on a pty: (exit code, the screen, the stdout pipe)."""
-        master, slave = pty.openpty()
-        self.addCleanup(os.close, master)
-        proc = subprocess.Popen([sys.executable, self.script()] + list(args),
-                                stdin=subprocess.DEVNULL,
-                                stdout=slave if stdout_too else subprocess.PIPE, stderr=slave,
-                                env=clean_env(TERM="xterm"), cwd=self.tmp)
-        os.close(slave)
-        piped = []
-        if not stdout_too:
-            reader = threading.Thread(target=lambda: piped.append(proc.stdout.read()))
-            reader.start()
-        screen = b""
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            screen += data
-        code = proc.wait(timeout=30)
-        if not stdout_too:
-            reader.join()
-            proc.stdout.close()
-        # The pty turns each "\n" into "\r\n": back to "\n", so a bare CR stands out.
-        return code, screen.decode("utf-8").replace("\r\n", "\n"), piped[0] if piped else b""
+        """Run with stderr (and stdout) on a pty: (exit code, the screen, the stdout pipe),
+        the screen with the pty's "\r\n" back to "\n", so a bare CR stands out."""
+        code, screen, piped = super().run_on_terminal(*args, stdout_too=stdout_too)
+        return code, screen.decode("utf-8").replace("\r\n", "\n"), piped
 
     def script_evil_reply(self):
         # Cut mid-sequence, as tokens come: the escaping must not depend on where.

@@ -1,13 +1,11 @@
 """What a person sees on a terminal: the waiting indicator and colours (through a pty)."""
 
-import os
 import re
-import subprocess
 import sys
 import threading
 import unittest
 
-from support import ScriptTest, clean_env
+from support import ScriptTest
 from fake_ollama import Reply, chat_chunks
 
 try:
@@ -20,41 +18,6 @@ SGR = re.compile(rb"\033\[[0-9;]*m")  # a colour or style sequence
 
 @unittest.skipIf(pty is None or sys.platform == "win32", "needs a pseudo-terminal (POSIX)")
 class TerminalTest(ScriptTest):
-
-    def run_on_terminal(self, *args, stdout_too=True, env=None, when_seen=None, constants=None):
-        """Run with stderr (and stdout) on a pty; when `when_seen` shows, call it.
-
-        Returns (exit code, what the terminal got, what the stdout pipe got).
-        """
-        master, slave = pty.openpty()
-        self.addCleanup(os.close, master)
-        proc = subprocess.Popen(
-            [sys.executable, self.script(**(constants or {}))] + list(args),
-            stdin=subprocess.DEVNULL,
-            stdout=slave if stdout_too else subprocess.PIPE, stderr=slave,
-            env=clean_env(TERM="xterm", **(env or {})), cwd=self.tmp)
-        os.close(slave)
-        piped = []
-        if not stdout_too:
-            reader = threading.Thread(target=lambda: piped.append(proc.stdout.read()))
-            reader.start()
-        screen = b""
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            screen += data
-            if when_seen and when_seen[0] in screen:
-                when_seen[1]()
-                when_seen = None
-        code = proc.wait(timeout=30)
-        if not stdout_too:
-            reader.join()
-            proc.stdout.close()
-        return code, screen, piped[0] if piped else b""
 
     def test_waiting_indicator_while_the_model_loads_then_cleared(self):
         loaded = threading.Event()
