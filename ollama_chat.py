@@ -21,8 +21,9 @@ Edit the constants right below, one per line.
 1ターンの流れ (この順にファイルに並んでいます) / One turn, in the order of this file:
     run_demo → Conversation.ask → stream_reply → open_api (one HTTP request)
       → read_ndjson (one JSON object per line) → show_chunk → Display (the screen)
-Everything after the demo serves the rest: error wording, the terminal, -i,
---list / --pull / --check, saving, the command line and main().
+Everything after the demo serves the rest: the context window's gauge, other
+servers (LM Studio, llama.cpp... through the OpenAI-compatible API), error
+wording, the terminal, -i, --list / --pull / --check, saving, the command line.
 
 終了コード / Exit codes:
     0 成功 success, 1 実行時の失敗 failure at run time,
