@@ -1077,9 +1077,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self.send_chunks(reply, request)
+
+    def send_chunks(self, reply, request):
+        """The reply's chunks, one HTTP chunk each, as Go's net/http flushes them."""
         self.wfile.flush()
         for index, chunk in enumerate(reply.chunks):
-            if reply.hold_at and reply.hold_at[0] == index and not self._wait(reply.hold_at[1], request):
+            if reply.hold_at and reply.hold_at[0] == index and not self._wait(reply.hold_at[1],
+                                                                             request):
                 return
             if index and reply.gap:
                 time.sleep(reply.gap)

@@ -346,9 +346,7 @@ class FakeServer(FakeOllama):
         if refusal is not None:
             return refusal
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        said = [echoed(m["content"]) for m in messages
-                if m.get("role") == "user" and isinstance(m.get("content"), str)]
-        tokens = self.reply_tokens(said[-1] if said else "")
+        tokens = self.reply_tokens(last_said(messages))
         usage = self.count(messages, tokens)
         model = self.served_model(body.get("model"))
         if body.get("stream") is not True:
@@ -457,6 +455,13 @@ class FakeServer(FakeOllama):
         return _arrange(self.header_style, headers, date, body)
 
 
+def last_said(messages):
+    """The last user message's text, without the client's time line."""
+    said = [echoed(m["content"]) for m in messages
+            if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    return said[-1] if said else ""
+
+
 def _arrange(style, headers, date, body):
     if style == "uvicorn":  # uvicorn's date and server first, Starlette's names lowercased
         return [("date", date), ("server", "uvicorn")] + [(n.lower(), v) for n, v in headers]
@@ -490,18 +495,7 @@ class _ServerHandler(_Handler):
         if not streamed:
             self.wfile.write(body)
             return
-        self.wfile.flush()
-        for index, chunk in enumerate(reply.chunks):
-            if reply.hold_at and reply.hold_at[0] == index and not self._wait(reply.hold_at[1],
-                                                                             request):
-                return
-            if index and reply.gap:
-                time.sleep(reply.gap)
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            self.wfile.flush()
-        if not reply.cut:
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
+        self.send_chunks(reply, request)
 
 
 # --- llama.cpp's llama-server ---
@@ -918,9 +912,7 @@ class FakeLocalAI(FakeServer):
         if refusal is not None:
             return refusal
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        said = [echoed(m["content"]) for m in messages
-                if m.get("role") == "user" and isinstance(m.get("content"), str)]
-        tokens = self.reply_tokens(said[-1] if said else "")
+        tokens = self.reply_tokens(last_said(messages))
         return self.ndjson_reply(model, tokens, self.count(messages, tokens),
                                  self.faults["error_after"], body.get("stream") is not False)
 
