@@ -73,7 +73,6 @@ DEMO_PROMPTS = (
     "今何時ですか？ また、私の名前は何でしたか？",
 )
 THINK_LEVELS = ("low", "medium", "high", "max")
-IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp")  # paths to these in a prompt are attached
 MAX_IMAGE = 100 * 1000 * 1000  # bytes of one image, as `ollama run` allows
 API_STYLES = ("auto", "ollama", "openai")
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error page worth reading
@@ -2458,9 +2457,10 @@ def human_size(size):
 
 
 def list_models(settings, display):
-    data = None if settings.api == "openai" else ollama_answer(settings, "/api/tags")
+    data, missing = (None, None) if settings.api == "openai" else ollama_path(settings,
+                                                                              "/api/tags")
     if not (isinstance(data, dict) and isinstance(data.get("models"), list)):
-        return list_openai_models(settings, display, data)
+        return list_openai_models(settings, display, data, missing)
     models = [m for m in data["models"] if isinstance(m, dict)]
     if not models:
         display.message("", "No models are installed on %s. Install one with: ollama pull "
@@ -2476,20 +2476,25 @@ def list_models(settings, display):
     return 0
 
 
-def ollama_answer(settings, path):
-    """GET one of Ollama's paths; None where the server has no such path and
-    API_STYLE = "auto" may look for the OpenAI-compatible API instead."""
+def ollama_path(settings, path):
+    """GET one of Ollama's paths: (its JSON, None), or (None, the error) where the
+    server has no such path and API_STYLE = "auto" may try the OpenAI-compatible API."""
     try:
-        return get_json(settings, path)
+        return get_json(settings, path), None
     except ChatError as err:
         if settings.api == "auto" and err.status in (404, 405):
-            return None
+            return None, err
         raise
 
 
-def list_openai_models(settings, display, tags):
+def list_openai_models(settings, display, tags, missing=None):
     """--list where /api/tags is not Ollama's: the models /v1/models serves."""
-    models, headers = get_json_and_headers(settings, "/v1/models")  # a key refused is said
+    try:
+        models, headers = get_json_and_headers(settings, "/v1/models")
+    except ChatError as err:  # a key it wants is said; else, Ollama's missing path
+        if missing is None or err.status in (401, 403):
+            raise
+        raise missing from None
     if model_list(models) is None:
         raise ChatError("%s/api/tags did not list models%s: is %s pointing at Ollama?" % (
             settings.base_url, " (it said: %s)" % server_words(tags) if server_words(tags)
@@ -2607,14 +2612,8 @@ def run_check(settings, display):
         report("info", "wsl", "WSL2 detected: Ollama running on Windows must listen on "
                               "0.0.0.0 (or use mirrored networking) to be reached from here")
     try:
-        version, missing = None, None
-        try:
-            if settings.api != "openai":
-                version = get_json(settings, "/api/version")
-        except ChatError as err:  # no such path: maybe another API is there
-            if not (settings.api == "auto" and err.status in (404, 405)):
-                raise
-            missing = err
+        version, missing = (None, None) if settings.api == "openai" else ollama_path(
+            settings, "/api/version")
         if not (isinstance(version, dict) and isinstance(version.get("version"), str)
                 and version["version"]):
             models, headers = (get_json_and_headers(settings, "/v1/models")
